@@ -50,14 +50,13 @@ class TrainConfig:
     eps: float = 1e-4  # inside the sqrt of the variance hinge
     checkpoint_every: int = 1000  # 'last.pt' is refreshed this often
     num_snapshots: int = 8  # kept checkpoints along training (probe-vs-steps, Fig. 4)
-    num_workers: int = 0
 
 
 @dataclass(frozen=True)
 class ProbeConfig:
     num_train: int = 5_000  # clips of the training split used to fit the linear probe
     num_test: int = 2_000  # clips of the held-out split used to score it
-    ridge_alpha: float = 1e-3
+    ridge_alpha: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -108,8 +107,8 @@ QUICK = Profile(
     description="Every figure and table on a 2-core CPU: 32x32 frames, 14x14 digits, small models.",
     data=DataConfig(size=32, digit_size=14, num_train=6_000, num_test=1_000,
                     num_train_stochastic=4_000, num_test_stochastic=1_000),
-    model=ModelConfig(channels=(16, 32, 64), dim=32, pred_hidden=256),
-    train=TrainConfig(steps=600, batch_size=128, lr=2e-3, warmup_steps=30,
+    model=ModelConfig(channels=(8, 16, 32), dim=32, pred_hidden=256),
+    train=TrainConfig(steps=800, batch_size=64, lr=2e-3, warmup_steps=40,
                       checkpoint_every=100, num_snapshots=6),
     probe=ProbeConfig(num_train=3_000, num_test=1_000),
 )

@@ -59,3 +59,58 @@ def label_distributions(datasets: dict):
     fig.suptitle("label distributions" + source_caption(source), fontsize=9)
     fig.tight_layout()
     return fig
+
+
+MODEL_ORDER = ["vjvcr", "vjvcr_dec", "gen_vc", "gen", "random"]
+MODEL_LABELS = {"vjvcr": "VJ-VCR without decoder", "vjvcr_dec": "VJ-VCR with decoder",
+                "gen_vc": "Generative with VC", "gen": "Generative without VC", "random": "Random encoder"}
+
+
+def training_curves(curves: pd.DataFrame):
+    """Every logged loss term and the per-dimension std of h_x against steps, per variant."""
+    terms = [c for c in ("loss", "pred", "var", "cov", "pix", "h_x_std_mean") if c in curves]
+    fig, axes = plt.subplots(1, len(terms), figsize=(3.3 * len(terms), 3), squeeze=False)
+    long = curves.melt(id_vars=["variant", "seed", "step"], value_vars=terms, var_name="term")
+    long = long.dropna()
+    long["model"] = long["variant"].map(MODEL_LABELS)
+    for ax, term in zip(axes[0], terms):
+        sub = long[long["term"] == term]
+        sns.lineplot(sub, x="step", y="value", hue="model", ax=ax, errorbar=("pi", 100),
+                     hue_order=[MODEL_LABELS[m] for m in MODEL_ORDER if MODEL_LABELS[m] in set(sub["model"])],
+                     legend=ax is axes[0, -1])
+        ax.set_title(term, fontsize=9)
+        if term in ("loss", "pred", "pix", "cov"):
+            ax.set_yscale("log")
+    if axes[0, -1].get_legend():
+        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1), fontsize=7)
+    fig.suptitle("training curves (line: mean over seeds, band: min-max)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def probe_vs_steps(probes: pd.DataFrame, feature_order=("h_x", "pred", "h_y")):
+    """Speed-probe R^2 against training steps and seconds, one panel per probed feature."""
+    feats = [f for f in feature_order if f in set(probes["feature"])]
+    fig, axes = plt.subplots(2, len(feats), figsize=(4 * len(feats), 6.2), squeeze=False)
+    trained = probes[probes["model"] != "random"].copy()
+    trained["model_label"] = trained["model"].map(MODEL_LABELS)
+    order = [MODEL_LABELS[m] for m in MODEL_ORDER if m in set(trained["model"])]
+    for j, feat in enumerate(feats):
+        sub = trained[trained["feature"] == feat]
+        rnd = probes[(probes["model"] == "random") & (probes["feature"] == feat)]["r2"]
+        for i, x in enumerate(("step", "seconds")):
+            ax = axes[i, j]
+            sns.lineplot(sub, x=x, y="r2", hue="model_label", hue_order=order, marker="o", ax=ax,
+                         errorbar=("pi", 100), legend=(i == 0 and j == len(feats) - 1))
+            if len(rnd):
+                ax.axhline(rnd.mean(), color="0.4", ls="--", lw=1, label="random encoder")
+            ax.set_xlabel("training steps" if x == "step" else "training seconds")
+            ax.set_ylabel("speed probe R$^2$ (test)")
+            ax.set_title(f"probe on {feat}", fontsize=9)
+    leg = axes[0, -1].get_legend()
+    if leg:
+        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1), fontsize=7)
+    fig.suptitle("linear speed probe along training (mean over seeds, band: min-max; "
+                 "dashed: random encoder)", fontsize=9)
+    fig.tight_layout()
+    return fig

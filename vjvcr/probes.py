@@ -1,0 +1,77 @@
+"""Frozen representations and the linear speed probe.
+
+The probe is a linear least-squares regression (scikit-learn ``Ridge`` with a tiny penalty,
+only for numerical safety) from standardised features to the clip's speed. Features and
+target are standardised with the *training* split's statistics; the test MSE is therefore
+in units of the training speed variance (0 = perfect, about 1 = no better than the mean),
+and R^2 is reported beside it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.linear_model import Ridge
+from sklearn.metrics import r2_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .models import to_float_frames
+
+FEATURES = ("h_x", "pred", "h_y")  # what can be probed: input states, predicted states, target states
+
+
+@torch.no_grad()
+def encode(model, frames: np.ndarray, *, batch_size: int = 256, device: str | torch.device = "cpu",
+           features: tuple[str, ...] = FEATURES) -> dict[str, np.ndarray]:
+    """Flattened representations of uint8 clips [N, T, H, W]: {name: [N, T_name * d]}."""
+    model = model.to(device).eval()
+    out: dict[str, list] = {k: [] for k in features}
+    for s in range(0, len(frames), batch_size):
+        clip = to_float_frames(torch.as_tensor(frames[s:s + batch_size]).to(device))
+        x, y = model.split(clip)
+        h_x = model.encoder(x)
+        got = {"h_x": h_x}
+        if "pred" in features:
+            got["pred"] = model.predictor(h_x)
+        if "h_y" in features:
+            got["h_y"] = model.encoder(y)
+        for k in features:
+            out[k].append(got[k].flatten(1).float().cpu().numpy())
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+@torch.no_grad()
+def calibrate_batchnorm(model, frames: np.ndarray, *, batches: int = 8, batch_size: int = 128,
+                        device="cpu") -> None:
+    """Set BN running statistics of an untrained model from data (a fair random baseline)."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    model.to(device).train()
+    for s in range(0, min(len(frames), batches * batch_size), batch_size):
+        clip = to_float_frames(torch.as_tensor(frames[s:s + batch_size]).to(device))
+        x, y = model.split(clip)
+        model.encoder(x)
+        model.encoder(y)
+    model.eval()
+
+
+def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
+                 *, alpha: float = 1.0) -> dict:
+    """Fit on train, score on test: MSE of the standardised target and R^2."""
+    mu, sd = train_y.mean(), train_y.std()
+    probe = make_pipeline(StandardScaler(), Ridge(alpha=alpha))
+    probe.fit(train_x, (train_y - mu) / sd)
+    pred = probe.predict(test_x)
+    target = (test_y - mu) / sd
+    return {"mse": float(np.mean((pred - target) ** 2)), "r2": float(r2_score(target, pred))}
+
+
+def speed_probe(model, train_set, test_set, *, num_train: int, num_test: int, alpha: float = 1.0,
+                device="cpu", features: tuple[str, ...] = FEATURES) -> dict[str, dict]:
+    """The speed probe on each kind of feature: {feature: {"mse", "r2"}}."""
+    tr = encode(model, train_set.frames[:num_train], device=device, features=features)
+    te = encode(model, test_set.frames[:num_test], device=device, features=features)
+    ytr, yte = train_set.mean_speed[:num_train], test_set.mean_speed[:num_test]
+    return {k: linear_probe(tr[k], ytr, te[k], yte, alpha=alpha) for k in features}
