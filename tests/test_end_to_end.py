@@ -10,6 +10,8 @@ from tests.conftest import ROOT
 EXPECTED = {
     "00_data": ["fig_data_samples.png", "fig_data_samples_stochastic.png", "fig_data_labels.png",
                 "data_summary.json"],
+    "01_pretrain": ["fig_training_curves.png"],
+    "02_probing": ["table1_movingmnist.csv", "fig_probe_vs_steps.png", "probe_vs_steps.csv"],
 }
 
 
@@ -52,3 +54,17 @@ def test_committed_notebooks_have_no_outputs_and_a_parameters_cell():
         assert len(params) == 1, f"{path.name} needs exactly one 'parameters' cell"
         for name in ("profile", "out_dir", "data_dir"):
             assert f"{name} =" in params[0].source, f"{path.name}: parameter {name} missing"
+
+
+@pytest.mark.slow
+def test_smoke_table1_has_every_model_and_the_paper_column(smoke_run):
+    import pandas as pd
+
+    out, _ = smoke_run
+    t = pd.read_csv(out / "table1_movingmnist.csv")
+    assert list(t.columns) == ["model", "seed_count", "speed_mse_mean", "speed_mse_std", "speed_r2_mean",
+                               "speed_r2_std", "paper_speed_mse"]
+    assert list(t["model"]) == ["vjvcr", "vjvcr_dec", "gen_vc", "gen", "random"]
+    assert t.loc[t["model"] == "vjvcr", "paper_speed_mse"].item() == 0.04
+    assert t["random"].isna().all() if "random" in t else True
+    assert (t["seed_count"] == 1).all() and t["speed_mse_mean"].notna().all()

@@ -44,7 +44,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     warmup_steps: int = 500
-    var_weight: float = 10.0  # a
+    var_weight: float = 10.0  # a (VICReg's variance:covariance ratio; quick uses its sweep's choice)
     cov_weight: float = 1.0  # b
     pix_weight: float = 1.0  # g for "VJ-VCR with decoder"
     eps: float = 1e-4  # inside the sqrt of the variance hinge
@@ -108,8 +108,9 @@ QUICK = Profile(
     data=DataConfig(size=32, digit_size=14, num_train=6_000, num_test=1_000,
                     num_train_stochastic=4_000, num_test_stochastic=1_000),
     model=ModelConfig(channels=(8, 16, 32), dim=32, pred_hidden=256),
-    train=TrainConfig(steps=800, batch_size=64, lr=2e-3, warmup_steps=40,
-                      checkpoint_every=100, num_snapshots=6),
+    # a = b = 1: best validation speed probe of the sweep (figures/sweep/sweep_vc_quick.csv)
+    train=TrainConfig(steps=600, batch_size=64, lr=2e-3, warmup_steps=30, var_weight=1.0,
+                      cov_weight=1.0, pix_weight=1.0, checkpoint_every=100, num_snapshots=6),
     probe=ProbeConfig(num_train=3_000, num_test=1_000),
 )
 

@@ -25,6 +25,10 @@ class Context:
     profile: Profile
     out_dir: Path
     data_dir: Path
+    device: str | None = None  # None: CUDA when available, else the CPU
+    variants: tuple | None = None  # None: all four Table-1 variants
+    seeds: tuple | None = None  # None: the profile's seeds
+    time_limit: float | None = None  # seconds per training run and call (None: train to the end)
 
     @property
     def runs_dir(self) -> Path:
@@ -118,6 +122,8 @@ def table1_runs(ctx: Context, variants=None, seeds=None) -> list:
     from .train import RunConfig
 
     p = ctx.profile
+    variants = variants or ctx.variants
+    seeds = seeds if seeds is not None else ctx.seeds
     did = data_id(prepare_data(ctx, stochastic=False)["train"])
     runs = []
     for variant in variants or VARIANTS:
@@ -127,7 +133,7 @@ def table1_runs(ctx: Context, variants=None, seeds=None) -> list:
     return runs
 
 
-def _train_one(run_dir, cfg, data_dir, threads, device):
+def _train_one(run_dir, cfg, data_dir, threads, device, time_limit=None, progress=False):
     import torch
 
     from .data.moving_mnist import load
@@ -136,7 +142,7 @@ def _train_one(run_dir, cfg, data_dir, threads, device):
     if threads:
         torch.set_num_threads(threads)
     frames = load(data_dir).frames
-    res = train(run_dir, cfg, frames, device=device, progress=False)
+    res = train(run_dir, cfg, frames, device=device, progress=progress, time_limit=time_limit)
     return str(run_dir), res.step, res.seconds
 
 
@@ -148,8 +154,11 @@ def _dataset_path(ctx: Context, name: str) -> Path:
     return cached_path(ctx.data_dir, mm)
 
 
-def pretrain(ctx: Context, variants=None, *, workers: int | None = None, device: str | None = None) -> list:
+def pretrain(ctx: Context, variants=None, *, seeds=None, workers: int | None = None,
+             device: str | None = None, time_limit: float | None = None) -> list:
     """Train (or resume, or skip when finished) every Table-1 run of the profile.
+
+    ``time_limit`` (seconds per run and call) stops a run early, resumable, with a snapshot.
 
     On the CPU, runs go to ``workers`` processes of one thread each (default: one per core,
     at most 2: on 2 cores, two 1-thread runs get through 1.4x the steps of one 2-thread run).
@@ -163,7 +172,7 @@ def pretrain(ctx: Context, variants=None, *, workers: int | None = None, device:
 
     from .train import pick_device
 
-    runs = table1_runs(ctx, variants)
+    runs = table1_runs(ctx, variants, seeds)
     dev = pick_device(device)
     path = _dataset_path(ctx, "train")
     if workers is None:
@@ -173,11 +182,12 @@ def pretrain(ctx: Context, variants=None, *, workers: int | None = None, device:
     with tqdm(total=len(runs), desc=f"pretraining ({ctx.profile.name})") as bar:
         if workers == 1:
             for cfg, run_dir in runs:
-                results.append(_train_one(run_dir, cfg, path, threads, str(dev)))
+                results.append(_train_one(run_dir, cfg, path, threads, str(dev), time_limit, progress=True))
                 bar.update(1)
         else:
             with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-                futs = [pool.submit(_train_one, run_dir, cfg, path, threads, str(dev)) for cfg, run_dir in runs]
+                futs = [pool.submit(_train_one, run_dir, cfg, path, threads, str(dev), time_limit)
+                        for cfg, run_dir in runs]
                 for f in futs:
                     results.append(f.result())
                     bar.update(1)
@@ -200,7 +210,7 @@ def training_curves(ctx: Context):
 def run_pretrain(ctx: Context):
     from . import plots
 
-    pretrain(ctx)
+    pretrain(ctx, device=ctx.device, time_limit=ctx.time_limit)
     curves = training_curves(ctx)
     ctx.save(plots.training_curves(curves), "fig_training_curves.png")
     return curves
@@ -215,9 +225,11 @@ def probe_along_training(ctx: Context, *, device: str | None = None):
     from .probes import calibrate_batchnorm, speed_probe
     from .train import build_model, list_snapshots, load_model
 
+    from .train import pick_device
+
     p = ctx.profile
     sets = prepare_data(ctx, stochastic=False)
-    dev = device or "cpu"
+    dev = str(pick_device(device or ctx.device))
     cache = ctx.runs_dir / "probes.csv"
     done = pd.read_csv(cache) if cache.exists() else pd.DataFrame()
     rows = []
@@ -234,7 +246,7 @@ def probe_along_training(ctx: Context, *, device: str | None = None):
             for feat, r in res.items():
                 rows.append(dict(model=cfg.variant, seed=cfg.seed, step=step, seconds=seconds,
                                  feature=feat, mse=r["mse"], r2=r["r2"], hash=key))
-    for seed in p.seeds:  # the random-encoder baseline: same architecture, untrained, BN calibrated
+    for seed in ctx.seeds if ctx.seeds is not None else p.seeds:  # the random-encoder baseline: same architecture, untrained, BN calibrated
         cfg = table1_runs(ctx, ["gen"], [seed])[0][0]
         model = build_model(cfg)
         calibrate_batchnorm(model, sets["train"].frames, device=dev)
@@ -260,6 +272,8 @@ def table1_movingmnist(ctx: Context, probes, feature: str = "h_x"):
     rows = []
     for model in [*VARIANTS, "random"]:
         sub = last[last["model"] == model]
+        if not len(sub):
+            continue
         rows.append(dict(model=model, label=VARIANTS[model].label if model in VARIANTS else "Random encoder",
                          seed_count=len(sub), speed_mse_mean=sub["mse"].mean(),
                          speed_mse_std=sub["mse"].std(ddof=0), speed_r2_mean=sub["r2"].mean(),
@@ -359,8 +373,16 @@ def main(argv=None) -> int:
     p.add_argument("--profile", default="quick", choices=list(PROFILES))
     p.add_argument("--out", default=None, help="output folder (default: figures/ or figures/<profile>)")
     p.add_argument("--data", default=None, help="data and run cache (default: data/)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--variants", default=None, help="comma-separated subset, e.g. vjvcr,gen")
+    p.add_argument("--seeds", default=None, help="comma-separated subset of the profile's seeds")
+    p.add_argument("--time-limit", type=float, default=None,
+                   help="seconds per training run; stops early, resumable (rerun to continue)")
     a = p.parse_args(argv)
     ctx = setup(a.profile, a.out, a.data)
+    ctx.device, ctx.time_limit = a.device, a.time_limit
+    ctx.variants = tuple(a.variants.split(",")) if a.variants else None
+    ctx.seeds = tuple(int(s) for s in a.seeds.split(",")) if a.seeds else None
     for name in (STEPS if a.step == "all" else [a.step]):
         print(f"[vjvcr] step {name} (profile {ctx.profile.name})", flush=True)
         {**STEPS, **EXTRA_STEPS}[name](ctx)

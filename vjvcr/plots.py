@@ -69,6 +69,11 @@ MODEL_LABELS = {"vjvcr": "VJ-VCR without decoder", "vjvcr_dec": "VJ-VCR with dec
 def training_curves(curves: pd.DataFrame):
     """Every logged loss term and the per-dimension std of h_x against steps, per variant."""
     terms = [c for c in ("loss", "pred", "var", "cov", "pix", "h_x_std_mean") if c in curves]
+    if not len(curves) or not terms:
+        fig, ax = plt.subplots(figsize=(4, 2))
+        ax.text(0.5, 0.5, "no logged steps yet", ha="center", va="center")
+        ax.axis("off")
+        return fig
     fig, axes = plt.subplots(1, len(terms), figsize=(3.3 * len(terms), 3), squeeze=False)
     long = curves.melt(id_vars=["variant", "seed", "step"], value_vars=terms, var_name="term")
     long = long.dropna()

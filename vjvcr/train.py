@@ -161,11 +161,12 @@ class TrainResult:
 
 def train(run_dir: str | Path, cfg: RunConfig, frames: np.ndarray, *, device: str | None = None,
           progress: bool = True, objective: Callable | None = None, log_every: int = 10,
-          stop_at: int | None = None) -> TrainResult:
+          stop_at: int | None = None, time_limit: float | None = None) -> TrainResult:
     """Train (or resume) ``cfg`` on uint8 clips ``frames`` [N, T, H, W] into ``run_dir``.
 
     ``objective(model, clip, cfg) -> (loss, terms)`` replaces the Table-1 energy (the latent
-    variable models use this); ``stop_at`` ends early at that step, leaving a resumable run.
+    variable models use this); ``stop_at`` ends early at that step, and ``time_limit`` after
+    that many seconds of this call, each leaving a resumable run with a snapshot at the stop.
     """
     from tqdm.auto import tqdm
 
@@ -218,6 +219,7 @@ def train(run_dir: str | Path, cfg: RunConfig, frames: np.ndarray, *, device: st
     bar = tqdm(total=end, initial=step, desc=f"{cfg.variant} seed {cfg.seed}", disable=not progress,
                dynamic_ncols=True, leave=False)
     t_start = time.perf_counter() - seconds
+    t_call = time.perf_counter()
     log = open(metrics, "a")
     try:
         while step < end:
@@ -247,10 +249,13 @@ def train(run_dir: str | Path, cfg: RunConfig, frames: np.ndarray, *, device: st
                 log.flush()
                 bar.set_postfix(loss=f"{rec['loss']:.4f}")
             secs = time.perf_counter() - t_start
-            if step in snaps:
+            out_of_time = time_limit is not None and time.perf_counter() - t_call > time_limit
+            if step in snaps or (out_of_time and step < end):
                 save_snapshot(step, secs)
-            if step % tc.checkpoint_every == 0 or step == end:
+            if step % tc.checkpoint_every == 0 or step == end or out_of_time:
                 save_last(step, secs)
+            if out_of_time:
+                break
     finally:
         log.close()
         bar.close()
