@@ -21,3 +21,35 @@ def rankme(emb: np.ndarray, eps: float = 1e-7) -> float:
     s = singular_values(emb, center=False)
     p = s / max(s.sum(), 1e-30) + eps
     return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def spectrum(emb: np.ndarray) -> dict:
+    """Singular-value spectrum of the centred embedding matrix [N, d].
+
+    Returns ``normalized`` (s_k / sum s, descending, sums to one) and ``cumulative``
+    (cumulative explained variance, sum_{j<=k} s_j^2 / sum s^2, ends at one).
+    """
+    s = singular_values(emb, center=True)
+    var = s ** 2
+    return {"normalized": s / max(s.sum(), 1e-30), "cumulative": np.cumsum(var) / max(var.sum(), 1e-30)}
+
+
+def components_for(cumulative: np.ndarray, level: float = 0.9) -> int:
+    """How many leading components explain ``level`` of the variance (a flatness summary)."""
+    return int(np.searchsorted(cumulative, level - 1e-12) + 1)
+
+
+PSNR_CAP_DB = 100.0  # PSNR of (near-)identical images is reported as this cap, not infinity
+
+
+def psnr(pred: np.ndarray, target: np.ndarray, *, data_range: float = 1.0, axis=None) -> np.ndarray:
+    """Peak signal-to-noise ratio 10 log10(data_range^2 / MSE) in dB, capped at 100 dB.
+
+    Pixels are in [0, 1] (data_range 1). With ``axis=None`` the MSE is over everything;
+    the project reports the mean over test clips of each clip's PSNR over its 12 target
+    frames (``axis=(1, 2, 3, 4)`` on [N, T, 1, H, W]).
+    """
+    mse = np.mean((np.asarray(pred, np.float64) - np.asarray(target, np.float64)) ** 2, axis=axis)
+    with np.errstate(divide="ignore"):
+        value = 10 * np.log10(data_range ** 2 / mse)
+    return np.minimum(value, PSNR_CAP_DB)

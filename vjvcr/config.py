@@ -60,6 +60,28 @@ class ProbeConfig:
 
 
 @dataclass(frozen=True)
+class AnalysisConfig:
+    num_clips: int = 1_000  # test clips for RankMe, spectra and PSNR
+    decoder_steps: int = 2_000  # decoder fitted afterwards on frozen predictions (VJ-VCR without decoder)
+    decoder_lr: float = 2e-3
+
+
+@dataclass(frozen=True)
+class LatentConfig:
+    """Table 2 / Fig. 3: models with a latent variable on stochastic MovingMNIST."""
+
+    steps: int = 10_000
+    sparse_dim: int = 20
+    lam_train: float = 0.01  # L1 weight while training the sparse model
+    fista_steps_train: int = 20
+    fista_steps_infer: int = 50
+    step_size: float = 100.0  # FISTA's first step on z (backtracking halves it as needed)
+    target_zero_fractions: tuple[float, float] = (0.8, 0.2)
+    num_probe_train: int = 4_000
+    num_probe_test: int = 1_000
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     seeds: tuple[int, ...]
@@ -67,6 +89,8 @@ class Profile:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    latent: LatentConfig = field(default_factory=LatentConfig)
     description: str = ""
 
     def to_dict(self) -> dict:
@@ -76,7 +100,7 @@ class Profile:
         """Return a copy with some fields replaced, e.g. ``train={"steps": 10}``."""
         kwargs = {}
         for key, value in sections.items():
-            if key in ("data", "model", "train", "probe"):
+            if key in ("data", "model", "train", "probe", "analysis", "latent"):
                 kwargs[key] = replace(getattr(self, key), **value)
             else:
                 kwargs[key] = value
@@ -99,6 +123,9 @@ SMOKE = Profile(
     train=TrainConfig(steps=30, batch_size=32, lr=2e-3, warmup_steps=5,
                       checkpoint_every=10, num_snapshots=3),
     probe=ProbeConfig(num_train=256, num_test=128),
+    analysis=AnalysisConfig(num_clips=128, decoder_steps=10),
+    latent=LatentConfig(steps=10, fista_steps_train=2, fista_steps_infer=5, num_probe_train=200,
+                        num_probe_test=100),
 )
 
 QUICK = Profile(
@@ -112,6 +139,9 @@ QUICK = Profile(
     train=TrainConfig(steps=600, batch_size=64, lr=2e-3, warmup_steps=30, var_weight=1.0,
                       cov_weight=1.0, pix_weight=1.0, checkpoint_every=100, num_snapshots=6),
     probe=ProbeConfig(num_train=3_000, num_test=1_000),
+    analysis=AnalysisConfig(num_clips=1_000, decoder_steps=200),
+    latent=LatentConfig(steps=400, fista_steps_train=5, fista_steps_infer=30, num_probe_train=2_000,
+                        num_probe_test=1_000),
 )
 
 PAPER = Profile(

@@ -140,7 +140,7 @@ class VJVCR(nn.Module):
     def __init__(self, model: ModelConfig, data: DataConfig, *, decoder: bool = True,
                  num_heads: int = 1, latent_dim: int = 0):
         super().__init__()
-        self.num_input = data.num_input
+        self.num_input, self.model_config = data.num_input, model
         self.encoder = Encoder(model)
         self.predictor = Predictor(model, num_input=data.num_input,
                                    num_target=data.num_frames - data.num_input,

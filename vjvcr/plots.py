@@ -119,3 +119,92 @@ def probe_vs_steps(probes: pd.DataFrame, feature_order=("h_x", "pred", "h_y")):
                  "dashed: random encoder)", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def fig4_svd(spectra: pd.DataFrame):
+    """Fig. 4: normalised singular values and cumulative explained variance, early and late."""
+    stages = [s for s in ("early", "late") if s in set(spectra["stage"])]
+    fig, axes = plt.subplots(2, len(stages), figsize=(4.6 * len(stages), 6.4), squeeze=False)
+    df = spectra.copy()
+    df["model_label"] = df["model"].map(MODEL_LABELS)
+    order = [MODEL_LABELS[m] for m in MODEL_ORDER if m in set(df["model"])]
+    for j, stage in enumerate(stages):
+        sub = df[df["stage"] == stage]
+        steps = sorted(set(sub["step"]))
+        for i, (col, ylabel) in enumerate((("normalized", "normalised singular value"),
+                                           ("cumulative", "cumulative explained variance"))):
+            ax = axes[i, j]
+            sns.lineplot(sub, x="k", y=col, hue="model_label", hue_order=order, ax=ax, errorbar=("pi", 100),
+                         legend=(i == 0 and j == len(stages) - 1))
+            ax.set_xlabel("component k")
+            ax.set_ylabel(ylabel)
+            if col == "normalized":
+                ax.set_yscale("log")
+            ax.set_title(f"{stage} in training (step {', '.join(map(str, steps))})", fontsize=9)
+    if axes[0, -1].get_legend():
+        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1), fontsize=7)
+    fig.suptitle("Fig. 4: spectrum of the per-frame representations h (test clips; mean over seeds, "
+                 "band: min-max)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def fig5_reconstructions(clips: np.ndarray, recons: dict, psnr_by_model: dict, *, num_input: int = 3,
+                         num_clips: int = 3, models=("gen", "vjvcr_dec")):
+    """Fig. 5: ground truth rows alternating with each model's decoded predictions."""
+    models = [m for m in models if m in recons]
+    t_len = clips.shape[1]
+    n_rows = num_clips * (1 + len(models))
+    fig, axes = plt.subplots(n_rows, t_len, figsize=(0.8 * t_len, 0.85 * n_rows + 0.6), squeeze=False)
+    for c in range(num_clips):
+        base = c * (1 + len(models))
+        rows = [("ground truth", clips[c].astype(np.float32) / 255)]
+        for m in models:
+            pred = np.concatenate([np.full((num_input, *clips.shape[2:]), np.nan), recons[m][c]])
+            rows.append((MODEL_LABELS[m], pred))
+        for r, (label, frames) in enumerate(rows):
+            for t in range(t_len):
+                ax = axes[base + r, t]
+                if not np.isnan(frames[t]).all():
+                    ax.imshow(frames[t], cmap="gray", vmin=0, vmax=1)
+                ax.set_xticks([]), ax.set_yticks([])
+                for s in ax.spines.values():
+                    s.set_visible(False)
+            axes[base + r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
+    title = "Fig. 5: 3 input frames, then predicted frames. PSNR (mean over test clips and seeds): " + ", ".join(
+        f"{MODEL_LABELS[m]} {psnr_by_model[m]:.1f} dB" for m in models)
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def overlay(target: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """RGB overlap of a target and a prediction (both [H, W] in [0, 1]): prediction green,
+    target magenta, where they agree white."""
+    return np.clip(np.stack([target, pred, target], axis=-1), 0, 1)
+
+
+def fig3_switch(clips: np.ndarray, pred_none, pred_latent, psnr_by_row: dict, *, num_input: int = 3,
+                switches=None):
+    """Fig. 3: per clip, the target frames, then prediction without and with the inferred latent,
+    drawn over the target (prediction green, target magenta, overlap white)."""
+    n, t_len = clips.shape[0], clips.shape[1] - num_input
+    rows_per = 3
+    fig, axes = plt.subplots(n * rows_per, t_len, figsize=(0.8 * t_len, 0.85 * n * rows_per + 0.6), squeeze=False)
+    for c in range(n):
+        target = clips[c, num_input:].astype(np.float32) / 255
+        rows = [("target", np.stack([target] * 3, -1)),
+                ("no latent", np.stack([overlay(target[t], pred_none[c][t]) for t in range(t_len)])),
+                ("inferred z*", np.stack([overlay(target[t], pred_latent[c][t]) for t in range(t_len)]))]
+        for r, (label, frames) in enumerate(rows):
+            for t in range(t_len):
+                ax = axes[c * rows_per + r, t]
+                ax.imshow(frames[t])
+                ax.set_xticks([]), ax.set_yticks([])
+            extra = f"\n(switch {switches[c]})" if (switches is not None and r == 0) else ""
+            axes[c * rows_per + r, 0].set_ylabel(label + extra, rotation=0, ha="right", va="center", fontsize=7)
+    desc = ", ".join(f"{k}: {v:.1f} dB" for k, v in psnr_by_row.items())
+    fig.suptitle("Fig. 3: stochastic MovingMNIST target frames; prediction in green over the target "
+                 f"(magenta), overlap white. Mean PSNR over test clips: {desc}", fontsize=8)
+    fig.tight_layout()
+    return fig

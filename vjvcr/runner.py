@@ -155,6 +155,11 @@ def run(profile_name: str, out: Path, data: Path, only: list[str] | None = None)
         manifest["data"] = json.loads(summary.read_text())
         manifest["digit_source"] = manifest["data"].get("digit_source")
     _write_json(manifest_path, manifest)
+    if status == 0 and not only and profile.name == "quick" and out == (ROOT / "figures").resolve():
+        from .readme import update_readme
+
+        if update_readme(out):
+            print("[run_all] README.md results section updated from figures/", flush=True)
     print(f"[run_all] {'stopped after a failure' if status else 'done'} in "
           f"{manifest['total_wall_s']:.0f} s; outputs and manifest.json in {out}", flush=True)
     return status

@@ -1,0 +1,51 @@
+"""RankMe, spectra and PSNR against hand computations."""
+import numpy as np
+import pytest
+
+from vjvcr.analysis import PSNR_CAP_DB, components_for, psnr, rankme, spectrum
+
+
+def test_rankme_of_full_rank_and_rank_one_matrices():
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(500, 40)))  # orthonormal columns: equal singular values
+    assert rankme(q) == pytest.approx(40, rel=1e-3)
+    assert rankme(np.eye(16)) == pytest.approx(16, rel=1e-3)
+    u, v = rng.normal(size=(300, 1)), rng.normal(size=(1, 24))
+    assert rankme(u @ v) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_rankme_is_scale_invariant_and_bounded():
+    x = np.random.default_rng(1).normal(size=(200, 30)) @ np.diag(np.linspace(0.1, 3, 30))
+    assert rankme(7.5 * x) == pytest.approx(rankme(x), rel=1e-9)
+    assert 1 <= rankme(x) <= 30
+
+
+def test_rankme_matches_the_definition_on_a_small_example():
+    x = np.diag([3.0, 1.0])  # singular values 3 and 1
+    p = np.array([0.75, 0.25]) + 1e-7
+    assert rankme(x) == pytest.approx(np.exp(-(p * np.log(p)).sum()), rel=1e-9)
+
+
+def test_spectrum_sums_to_one_and_cumulative_ends_at_one():
+    x = np.random.default_rng(2).normal(size=(100, 12))
+    s = spectrum(x)
+    assert s["normalized"].sum() == pytest.approx(1.0)
+    assert np.all(np.diff(s["normalized"]) <= 1e-12)
+    assert s["cumulative"][-1] == pytest.approx(1.0) and np.all(np.diff(s["cumulative"]) >= 0)
+    # centring: a constant offset changes nothing
+    np.testing.assert_allclose(spectrum(x + 5.0)["normalized"], s["normalized"], atol=1e-9)
+    # a collapsed (rank-2) embedding needs 2 components, a spread one many more
+    low = np.random.default_rng(3).normal(size=(100, 2)) @ np.random.default_rng(4).normal(size=(2, 12))
+    assert components_for(spectrum(low)["cumulative"], 0.99) == 2
+    assert components_for(s["cumulative"], 0.9) >= 8
+
+
+def test_psnr_by_hand_and_identical_images():
+    a = np.zeros((2, 2))
+    b = np.array([[0.1, 0.0], [0.0, 0.0]])  # MSE = 0.01 / 4 = 0.0025 -> 10 log10(400) = 26.0206 dB
+    assert psnr(b, a) == pytest.approx(10 * np.log10(1 / 0.0025))
+    assert psnr(b, a) == pytest.approx(26.0206, abs=1e-4)
+    assert psnr(a, a) == PSNR_CAP_DB
+    assert psnr(2 * b, 2 * a, data_range=2.0) == pytest.approx(psnr(b, a))
+    clips = np.stack([a, b])[:, None]  # per-clip values over the remaining axes
+    np.testing.assert_allclose(psnr(clips, np.zeros_like(clips), axis=(1, 2, 3)), [PSNR_CAP_DB, 26.0206], atol=1e-4)

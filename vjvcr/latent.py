@@ -1,0 +1,198 @@
+"""Latent variables for uncertain futures: the energy per sample, and inference of z*.
+
+With a latent z the predictor becomes Pred(h_x, z), and z* = argmin_z E(x, y, z) is found
+at test time (and, EM-like, at every training step) with the model fixed:
+
+* **discrete** (``latent="discrete"``, 5 heads): z is one-hot; the predictor's shared hidden
+  layers feed 5 final linear layers and z picks one. Inference evaluates all 5 and takes
+  the argmin of the energy.
+* **sparse** (``latent="sparse"``, z in R^20): z is concatenated to the flattened h_x at the
+  predictor's input. Inference minimises E(z) + lam * ||z||_1 from z = 0 with monotone FISTA
+  (Beck & Teboulle's MFISTA with backtracking: the accelerated proximal-gradient step,
+  keeping the previous iterate whenever the candidate would raise the objective, so the
+  objective never rises).
+
+The energy of a sample is the variant's own prediction loss: for VJ-VCR the mean squared
+error in representation space (plus g times the pixel error when it has a decoder), for the
+generative models the pixel error of the decoded prediction. The VC terms are batch
+statistics, not per-sample energies, so they enter training but not inference.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .losses import Variant, covariance_loss, variance_loss
+
+
+def sample_energy(model, variant: Variant, h_x, h_y, y, z, *, g: float) -> torch.Tensor:
+    """Per-sample energy E(x, y, z) [B] (h_x, h_y, y given; gradients flow to z and the model)."""
+    pred = model.predictor(h_x, z)
+    e = h_x.new_zeros(h_x.shape[0])
+    if variant.latent_pred:
+        e = e + (pred - h_y).pow(2).flatten(1).mean(1)
+    if model.decoder is not None and (variant.pixel == "train"):
+        w = g if variant.latent_pred else 1.0
+        e = e + w * (model.decoder(pred) - y).pow(2).flatten(1).mean(1)
+    return e
+
+
+def one_hot(index: torch.Tensor, k: int) -> torch.Tensor:
+    return F.one_hot(index, k).float()
+
+
+@torch.no_grad()
+def infer_discrete(model, variant, h_x, h_y, y, *, g: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """z* (one-hot [B, K]) and the energies of every head [B, K]."""
+    k = model.predictor.num_heads
+    energies = torch.stack([sample_energy(model, variant, h_x, h_y, y,
+                                          one_hot(torch.full((h_x.shape[0],), j, device=h_x.device), k), g=g)
+                            for j in range(k)], dim=1)
+    return one_hot(energies.argmin(1), k), energies
+
+
+@dataclass
+class FistaTrace:
+    objective: list  # mean objective (energy + lam * L1) per iteration, starting at z = 0
+    energy: list  # mean energy per iteration
+
+
+def infer_sparse(model, variant, h_x, h_y, y, *, lam: float, g: float, steps: int = 50,
+                 step_size: float = 100.0, trace: bool = False):
+    """z* = argmin_z E(z) + lam ||z||_1 by monotone FISTA with backtracking, from z = 0.
+
+    Each sample keeps its own step, starting at ``step_size`` and halved until the quadratic
+    upper bound of the proximal-gradient step holds (Beck & Teboulle), so the energy's scale
+    (representation vs pixel errors) needs no tuning. Model parameters are untouched.
+    Returns z* [B, latent_dim] (and a FistaTrace when ``trace``); per sample the objective
+    never increases from one iteration to the next.
+    """
+    dim = model.predictor.latent_dim
+    b = h_x.shape[0]
+    h_x, h_y, y = h_x.detach(), None if h_y is None else h_y.detach(), y.detach()
+    req = [p.requires_grad for p in model.parameters()]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        def energy(z):
+            return sample_energy(model, variant, h_x, h_y, y, z, g=g)
+
+        z = h_x.new_zeros(b, dim)
+        with torch.no_grad():
+            e_z = energy(z)
+        f_z = e_z + lam * z.abs().sum(1)
+        w, t = z.clone(), 1.0
+        step = torch.full((b,), float(step_size), device=h_x.device)
+        tr = FistaTrace([f_z.mean().item()], [e_z.mean().item()]) if trace else None
+        for _ in range(steps):
+            w = w.detach().requires_grad_(True)
+            e_w = energy(w)
+            (grad,) = torch.autograd.grad(e_w.sum(), w)
+            with torch.no_grad():
+                e_w = e_w.detach()
+                for _ in range(30):  # backtracking: shrink the step where the upper bound fails
+                    v = w - step[:, None] * grad
+                    u = torch.sign(v) * torch.clamp(v.abs() - step[:, None] * lam, min=0)
+                    e_u = energy(u)
+                    d = u - w
+                    bound = e_w + (grad * d).sum(1) + (d * d).sum(1) / (2 * step)
+                    bad = e_u > bound + 1e-12
+                    if not bad.any():
+                        break
+                    step = torch.where(bad, step / 2, step)
+                f_u = e_u + lam * u.abs().sum(1)
+                better = f_u <= f_z
+                z_new = torch.where(better[:, None], u, z)
+                t_new = (1 + (1 + 4 * t * t) ** 0.5) / 2
+                w = z_new + (t / t_new) * (u - z_new) + ((t - 1) / t_new) * (z_new - z)
+                z, t = z_new, t_new
+                f_z, e_z = torch.where(better, f_u, f_z), torch.where(better, e_u, e_z)
+            if tr is not None:
+                tr.objective.append(f_z.mean().item())
+                tr.energy.append(e_z.mean().item())
+    finally:
+        for p, r in zip(model.parameters(), req):
+            p.requires_grad_(r)
+    return (z.detach(), tr) if trace else z.detach()
+
+
+def latent_objective(variant: Variant, *, a: float, b: float, g: float, eps: float, lam: float = 0.0,
+                     fista_steps: int = 20, step_size: float = 100.0):
+    """A training objective for vjvcr.train.train: infer z* with the model fixed, then learn E(z*) + VC."""
+
+    def objective(model, clip, cfg):
+        x, y = model.split(clip)
+        h_x = model.encoder(x)
+        h_y = model.encoder(y) if variant.latent_pred else None
+        if cfg.latent == "discrete":
+            was = model.training
+            model.eval()  # BN statistics of the inference passes must not be counted
+            z, _ = infer_discrete(model, variant, h_x.detach(), None if h_y is None else h_y.detach(), y, g=g)
+            model.train(was)
+        else:
+            was = model.training
+            model.eval()
+            z = infer_sparse(model, variant, h_x, h_y, y, lam=lam, g=g, steps=fista_steps, step_size=step_size)
+            model.train(was)
+        energy = sample_energy(model, variant, h_x, h_y, y, z, g=g).mean()
+        terms = {"energy": energy.detach()}
+        loss = energy
+        if variant.vc_on:
+            h = torch.cat([h_x, h_y], 1) if variant.vc_on == "hx_hy" else h_x
+            terms["var"], terms["cov"] = variance_loss(h, eps).detach(), covariance_loss(h).detach()
+            loss = loss + a * variance_loss(h, eps) + b * covariance_loss(h)
+        terms["zero_fraction"] = (z == 0).float().mean()
+        terms["h_x"] = h_x.detach()
+        return loss, terms
+
+    return objective
+
+
+def objective_for(cfg):
+    """The training objective of a run: None (the plain energy) without a latent, else the EM step."""
+    if cfg.latent == "none":
+        return None
+    from .losses import get_variant
+
+    tc, ex = cfg.train, cfg.extra
+    return latent_objective(get_variant(cfg.variant), a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight,
+                            eps=tc.eps, lam=ex.get("lam", 0.0), fista_steps=ex.get("fista_steps", 20),
+                            step_size=ex.get("step_size", 100.0))
+
+
+@torch.no_grad()
+def encode_for_inference(model, clip):
+    """(h_x, h_y, y) of clips [B, T, 1, H, W] with the model in eval mode."""
+    model.eval()
+    x, y = model.split(clip)
+    return model.encoder(x), model.encoder(y), y
+
+
+def infer(model, cfg, clip, *, lam: float = 0.0, steps: int = 50, step_size: float = 100.0):
+    """z* for a batch of clips under a trained latent model (one-hot for discrete)."""
+    from .losses import get_variant
+
+    variant = get_variant(cfg.variant)
+    h_x, h_y, y = encode_for_inference(model, clip)
+    if cfg.latent == "discrete":
+        return infer_discrete(model, variant, h_x, h_y, y, g=cfg.train.pix_weight)[0]
+    return infer_sparse(model, variant, h_x, h_y, y, lam=lam, g=cfg.train.pix_weight, steps=steps,
+                        step_size=step_size)
+
+
+def calibrate_lambda(model, cfg, clip, target_zero_fraction: float, *, steps: int = 30, step_size: float = 100.0,
+                     iters: int = 8, lo: float = 1e-5, hi: float = 1.0) -> tuple[float, float]:
+    """Bisection on log(lam) so that the fraction of zeros in z* is close to the target."""
+    import math
+
+    frac = lambda lam: (infer(model, cfg, clip, lam=lam, steps=steps, step_size=step_size) == 0).float().mean().item()  # noqa: E731
+    for _ in range(iters):
+        mid = math.sqrt(lo * hi)
+        if frac(mid) < target_zero_fraction:
+            lo = mid
+        else:
+            hi = mid
+    lam = math.sqrt(lo * hi)
+    return lam, frac(lam)
