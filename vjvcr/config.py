@@ -79,6 +79,9 @@ class LatentConfig:
     target_zero_fractions: tuple[float, float] = (0.8, 0.2)
     num_probe_train: int = 4_000
     num_probe_test: int = 1_000
+    # latents the generative model gets: its energy is a pixel loss, so every inference step
+    # runs the decoder (5 decoder passes per step for "discrete", many more for "sparse")
+    generative_latents: tuple[str, ...] = ("discrete", "sparse")
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ QUICK = Profile(
     probe=ProbeConfig(num_train=3_000, num_test=1_000),
     analysis=AnalysisConfig(num_clips=1_000, decoder_steps=200),
     latent=LatentConfig(steps=400, fista_steps_train=5, fista_steps_infer=30, num_probe_train=2_000,
-                        num_probe_test=1_000),
+                        num_probe_test=1_000, generative_latents=("discrete",)),
 )
 
 PAPER = Profile(

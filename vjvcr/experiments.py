@@ -426,6 +426,8 @@ def latent_runs(ctx: Context, *, with_baseline: bool = True) -> list:
         for latent, dim in kinds:
             if latent == "none" and variant != "vjvcr":
                 continue
+            if variant == "gen" and latent not in lc.generative_latents:
+                continue
             for seed in ctx.seeds if ctx.seeds is not None else p.seeds:
                 cfg = RunConfig(variant=variant, seed=seed, data=data, model=p.model, train=tc, data_id=did,
                                 latent=latent, latent_dim=dim, extra=extra if latent == "sparse" else {})
