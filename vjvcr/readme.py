@@ -24,10 +24,12 @@ def results_section(out_dir: Path) -> str:
         parts.append(f"From the last `./run_all.sh` (profile `{m.get('profile')}`, commit "
                      f"`{str(m.get('git_commit', '?'))[:12]}`, {m.get('device')}, digits: "
                      f"{m.get('digit_source')}; {total / 60:.1f} min for {len(books)} notebooks).")
-    for name in ("table1.md", "claims.md"):
+    for name in ("table1.md", "claims.md", "table2.md"):
         path = out_dir / name
         if path.exists():
             text = path.read_text().strip()
+            if name == "table2.md":
+                parts.append("#### Table 2: linear probes on the inferred latent z* (stochastic MovingMNIST)")
             parts.append(text.replace("# Claims that Table 1 can test", "#### Claims that Table 1 can test"))
     return "\n\n".join(parts)
 
