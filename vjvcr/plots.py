@@ -62,6 +62,7 @@ def label_distributions(datasets: dict):
 
 
 MODEL_ORDER = ["vjvcr", "vjvcr_dec", "gen_vc", "gen", "random"]
+FEATURE_LABELS = {"h_x": "h_x (input states)", "pred": "predicted states", "h_y": "h_y (target states)"}
 MODEL_LABELS = {"vjvcr": "VJ-VCR without decoder", "vjvcr_dec": "VJ-VCR with decoder",
                 "gen_vc": "Generative with VC", "gen": "Generative without VC", "random": "Random encoder"}
 
@@ -87,7 +88,7 @@ def training_curves(curves: pd.DataFrame):
         if term in ("loss", "pred", "pix", "cov"):
             ax.set_yscale("log")
     if axes[0, -1].get_legend():
-        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1), fontsize=7)
+        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1), fontsize=7, title="model")
     fig.suptitle("training curves (line: mean over seeds, band: min-max)", fontsize=9)
     fig.tight_layout()
     return fig
@@ -105,18 +106,19 @@ def probe_vs_steps(probes: pd.DataFrame, feature_order=("h_x", "pred", "h_y")):
         rnd = probes[(probes["model"] == "random") & (probes["feature"] == feat)]["r2"]
         for i, x in enumerate(("step", "seconds")):
             ax = axes[i, j]
+            # steps are shared by the seeds (mean and band); seconds are not, so one line per seed
+            kw = dict(errorbar=("pi", 100)) if x == "step" else dict(units="seed", estimator=None, lw=1)
             sns.lineplot(sub, x=x, y="r2", hue="model_label", hue_order=order, marker="o", ax=ax,
-                         errorbar=("pi", 100), legend=(i == 0 and j == len(feats) - 1))
+                         legend=(i == 0 and j == len(feats) - 1), **kw)
             if len(rnd):
                 ax.axhline(rnd.mean(), color="0.4", ls="--", lw=1, label="random encoder")
             ax.set_xlabel("training steps" if x == "step" else "training seconds")
             ax.set_ylabel("speed probe R$^2$ (test)")
-            ax.set_title(f"probe on {feat}", fontsize=9)
-    leg = axes[0, -1].get_legend()
-    if leg:
-        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1), fontsize=7)
-    fig.suptitle("linear speed probe along training (mean over seeds, band: min-max; "
-                 "dashed: random encoder)", fontsize=9)
+            ax.set_title(f"probe on {FEATURE_LABELS.get(feat, feat)}", fontsize=9)
+    if axes[0, -1].get_legend():
+        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1), fontsize=7, title="model")
+    fig.suptitle("linear speed probe along training (top: mean over seeds, band: min-max; bottom: one line "
+                 "per seed; dashed: random encoder)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -142,7 +144,7 @@ def fig4_svd(spectra: pd.DataFrame):
                 ax.set_yscale("log")
             ax.set_title(f"{stage} in training (step {', '.join(map(str, steps))})", fontsize=9)
     if axes[0, -1].get_legend():
-        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1), fontsize=7)
+        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1), fontsize=7, title="model")
     fig.suptitle("Fig. 4: spectrum of the per-frame representations h (test clips; mean over seeds, "
                  "band: min-max)", fontsize=9)
     fig.tight_layout()
