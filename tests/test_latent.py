@@ -99,3 +99,22 @@ def test_slider_callback_gives_frames_that_change_with_z():
     assert panel.predict_image.value != before
     panel.reset_button.click()
     assert panel.sliders[0].value == 2.0 and panel.predict_image.value == before
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.05])
+def test_relaxed_winner_takes_all_trains_every_head(clip, eps):
+    """Hard argmin: heads that win no clip get no gradient. Relaxed: every head learns."""
+    from vjvcr.latent import latent_objective
+
+    model, cfg = model_for("vjvcr", "discrete", 5)
+    model.train()
+    objective = latent_objective(VARIANTS["vjvcr"], a=1.0, b=1.0, g=1.0, eps=1e-4, wta_epsilon=eps)
+    loss, terms = objective(model, clip[:4], cfg)  # 4 clips can win at most 4 of the 5 heads
+    loss.backward()
+    w = model.predictor.heads.weight.grad.reshape(5, -1, model.predictor.heads.in_features)
+    per_head = w.abs().sum(dim=(1, 2))
+    if eps == 0:
+        assert (per_head == 0).sum() >= 1, "a head that wins no clip must get no gradient"
+    else:
+        assert (per_head > 0).all()
+    assert terms["zero_fraction"].item() == pytest.approx(0.8)
