@@ -128,8 +128,8 @@ def test_bad_arguments_are_refused(digits):
         make_moving_mnist(2, seed=0, digits=digits, size=32, speed_range=(1, 40))
 
 
-def test_generation_is_vectorised_fast_enough_to_use(digits):
-    """10,000 clips of 15x64x64 in seconds; asserts only a loose sanity bound, prints the time."""
+def test_ten_thousand_clips_in_one_vectorised_call(digits):
+    """The full-size set in one call (its time is printed with -s; speed is benchmarked, not tested)."""
     import time
 
     t0 = time.perf_counter()

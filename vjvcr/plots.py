@@ -67,6 +67,22 @@ MODEL_LABELS = {"vjvcr": "VJ-VCR without decoder", "vjvcr_dec": "VJ-VCR with dec
                 "gen_vc": "Generative with VC", "gen": "Generative without VC", "random": "Random encoder"}
 
 
+def _labelled(df: pd.DataFrame, column: str = "model") -> tuple[pd.DataFrame, list]:
+    """A copy with a readable 'model_label' column, and the labels in the paper's row order."""
+    df = df.copy()
+    df["model_label"] = df[column].map(MODEL_LABELS)
+    return df, [MODEL_LABELS[m] for m in MODEL_ORDER if m in set(df[column])]
+
+
+def _finish(fig, axes, title: str):
+    """Legend of the top-right panel moved outside, a small title, a tight layout."""
+    if axes[0, -1].get_legend():
+        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1), fontsize=7, title="model")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def training_curves(curves: pd.DataFrame):
     """Every logged loss term and the per-dimension std of h_x against steps, per variant."""
     terms = [c for c in ("loss", "pred", "var", "cov", "pix", "h_x_std_mean") if c in curves]
@@ -77,30 +93,22 @@ def training_curves(curves: pd.DataFrame):
         return fig
     fig, axes = plt.subplots(1, len(terms), figsize=(3.3 * len(terms), 3), squeeze=False)
     long = curves.melt(id_vars=["variant", "seed", "step"], value_vars=terms, var_name="term")
-    long = long.dropna()
-    long["model"] = long["variant"].map(MODEL_LABELS)
+    long, order = _labelled(long.dropna(), "variant")
     for ax, term in zip(axes[0], terms):
         sub = long[long["term"] == term]
-        sns.lineplot(sub, x="step", y="value", hue="model", ax=ax, errorbar=("pi", 100),
-                     hue_order=[MODEL_LABELS[m] for m in MODEL_ORDER if MODEL_LABELS[m] in set(sub["model"])],
-                     legend=ax is axes[0, -1])
+        sns.lineplot(sub, x="step", y="value", hue="model_label", ax=ax, errorbar=("pi", 100),
+                     hue_order=order, legend=ax is axes[0, -1])
         ax.set_title(term, fontsize=9)
         if term in ("loss", "pred", "pix", "cov"):
             ax.set_yscale("log")
-    if axes[0, -1].get_legend():
-        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1), fontsize=7, title="model")
-    fig.suptitle("training curves (line: mean over seeds, band: min-max)", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, axes, "training curves (line: mean over seeds, band: min-max)")
 
 
 def probe_vs_steps(probes: pd.DataFrame, feature_order=("h_x", "pred", "h_y")):
     """Speed-probe R^2 against training steps and seconds, one panel per probed feature."""
     feats = [f for f in feature_order if f in set(probes["feature"])]
     fig, axes = plt.subplots(2, len(feats), figsize=(4 * len(feats), 6.2), squeeze=False)
-    trained = probes[probes["model"] != "random"].copy()
-    trained["model_label"] = trained["model"].map(MODEL_LABELS)
-    order = [MODEL_LABELS[m] for m in MODEL_ORDER if m in set(trained["model"])]
+    trained, order = _labelled(probes[probes["model"] != "random"])
     for j, feat in enumerate(feats):
         sub = trained[trained["feature"] == feat]
         rnd = probes[(probes["model"] == "random") & (probes["feature"] == feat)]["r2"]
@@ -115,21 +123,15 @@ def probe_vs_steps(probes: pd.DataFrame, feature_order=("h_x", "pred", "h_y")):
             ax.set_xlabel("training steps" if x == "step" else "training seconds")
             ax.set_ylabel("speed probe R$^2$ (test)")
             ax.set_title(f"probe on {FEATURE_LABELS.get(feat, feat)}", fontsize=9)
-    if axes[0, -1].get_legend():
-        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1), fontsize=7, title="model")
-    fig.suptitle("linear speed probe along training (top: mean over seeds, band: min-max; bottom: one line "
-                 "per seed; dashed: random encoder)", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, axes, "linear speed probe along training (top: mean over seeds, band: min-max; "
+                   "bottom: one line per seed; dashed: random encoder)")
 
 
 def fig4_svd(spectra: pd.DataFrame):
     """Fig. 4: normalised singular values and cumulative explained variance, early and late."""
     stages = [s for s in ("early", "late") if s in set(spectra["stage"])]
     fig, axes = plt.subplots(2, len(stages), figsize=(4.6 * len(stages), 6.4), squeeze=False)
-    df = spectra.copy()
-    df["model_label"] = df["model"].map(MODEL_LABELS)
-    order = [MODEL_LABELS[m] for m in MODEL_ORDER if m in set(df["model"])]
+    df, order = _labelled(spectra)
     for j, stage in enumerate(stages):
         sub = df[df["stage"] == stage]
         steps = sorted(set(sub["step"]))
@@ -143,12 +145,8 @@ def fig4_svd(spectra: pd.DataFrame):
             if col == "normalized":
                 ax.set_yscale("log")
             ax.set_title(f"{stage} in training (step {', '.join(map(str, steps))})", fontsize=9)
-    if axes[0, -1].get_legend():
-        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1, 1), fontsize=7, title="model")
-    fig.suptitle("Fig. 4: spectrum of the per-frame representations h (test clips; mean over seeds, "
-                 "band: min-max)", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, axes, "Fig. 4: spectrum of the per-frame representations h (test clips; "
+                   "mean over seeds, band: min-max)")
 
 
 def fig5_reconstructions(clips: np.ndarray, recons: dict, psnr_by_model: dict, *, num_input: int = 3,

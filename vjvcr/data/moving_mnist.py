@@ -22,6 +22,7 @@ same switch applies to every digit of a clip (the paper's figures use one digit)
 """
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,8 +159,6 @@ def save(mm: MovingMNIST, path: Path) -> None:
                                           "speeds", "digits", "digit_ids", "digit_images")}
     if mm.switch is not None:
         arrays["switch"] = mm.switch
-    import json
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.npz")
@@ -168,8 +167,6 @@ def save(mm: MovingMNIST, path: Path) -> None:
 
 
 def load(path: Path) -> MovingMNIST:
-    import json
-
     with np.load(path) as z:
         meta = json.loads(str(z["meta"]))
         arrays = {k: z[k] for k in z.files if k != "meta"}
