@@ -23,7 +23,8 @@ def results_section(out_dir: Path) -> str:
         total = sum(r.get("wall_s", 0) for r in books.values())
         parts.append(f"From the last `./run_all.sh` (profile `{m.get('profile')}`, commit "
                      f"`{str(m.get('git_commit', '?'))[:12]}`, {m.get('device')}, digits: "
-                     f"{m.get('digit_source')}; {total / 60:.1f} min for {len(books)} notebooks).")
+                     f"{m.get('digit_source')}; {total / 60:.1f} min for {len(books)} notebooks, reusing whatever "
+                     "trained runs data/runs already held).")
     for name in ("table1.md", "claims.md", "table2.md"):
         path = out_dir / name
         if path.exists():
