@@ -1,0 +1,117 @@
+"""CATER: task-1/task-2 label rules, the twin's kinematic rules, and the loader on the official layout."""
+import itertools
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from vjvcr.data import cater
+from vjvcr.data.cater import CaterDataset, generate_cater, labels_from_scene, plan_scene, read_list
+
+# CATER's task-1 table, written out again here
+TABLE = {("sphere", "slide"): 0, ("sphere", "pick_place"): 1, ("spl", "slide"): 2, ("spl", "pick_place"): 3,
+         ("spl", "rotate"): 4, ("cylinder", "pick_place"): 5, ("cylinder", "slide"): 6, ("cylinder", "rotate"): 7,
+         ("cube", "slide"): 8, ("cube", "pick_place"): 9, ("cube", "rotate"): 10, ("cone", "contain"): 11,
+         ("cone", "pick_place"): 12, ("cone", "slide"): 13}
+
+
+def test_task2_has_301_classes():
+    mirror = {"before": "after", "after": "before", "during": "during"}
+    triples = set(itertools.product(range(14), range(14), ("before", "during", "after")))
+    assert len(triples) == 588
+    unique = {min((a, b, r), (b, a, mirror[r])) for a, b, r in triples}
+    assert len(unique) == 301 == len(cater.TASK2_CLASSES) == cater.TASKS["actions_order_uniq"]
+    assert cater.TASKS["actions_present"] == 14 and dict(zip(cater.TASK1_CLASSES, range(14))) == TABLE
+
+
+def test_task2_label_of_a_pair_and_its_mirror_agree():
+    scene = {"objects": [{"instance": "Cube_1", "shape": "cube"}, {"instance": "Cone_2", "shape": "cone"}],
+             "movements": {"Cube_1": [["_slide", None, 0, 20]], "Cone_2": [["_pick_place", None, 30, 55]]}}
+    ids = labels_from_scene(scene, "actions_order_uniq")
+    assert len(ids) == 1  # (cube slide before cone pick_place) == (cone pick_place after cube slide)
+    assert cater.TASK2_CLASSES[ids[0]] == (8, 12, "before")
+    scene["movements"]["Cone_2"] = [["_pick_place", None, 10, 35]]
+    assert cater.TASK2_CLASSES[labels_from_scene(scene, "actions_order_uniq")[0]] == (8, 12, "during")
+    assert labels_from_scene(scene) == [8, 12]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_twin_scenes_follow_cater_rules(seed):
+    scene = plan_scene(np.random.default_rng(seed), num_frames=300)
+    objs = scene["objects"]
+    assert 5 <= len(objs) <= 10
+    assert objs[0]["shape"] == "spl" and objs[1]["shape"] == objs[2]["shape"] == "cone"
+    shape = {o["instance"]: o["shape"] for o in objs}
+    moves = [(inst, *m) for inst, ms in scene["movements"].items() for m in ms]
+    assert moves
+    contained = {}
+    for inst, action, other, start, end in moves:
+        assert 20 <= end - start + 1 <= 30
+        if shape[inst] in ("sphere", "cone"):
+            assert action != "_rotate"
+        if action == "_contain":
+            assert shape[inst] == "cone" and shape[other] in ("cone", "sphere", "spl")
+            contained[other] = end
+        else:
+            assert other is None
+    for inst, end in contained.items():  # a contained object never moves by itself afterwards
+        assert all(m[2] <= end for m in scene["movements"][inst])
+    for t in range(300):  # at most 2 objects move at any frame
+        assert sum(start <= t <= end for _, _, _, start, end in moves) <= 2
+    # task-1 labels, recomputed with the table above
+    want = sorted({TABLE[(shape[i], a.lstrip("_"))] for i, a, *_ in moves})
+    assert labels_from_scene(scene) == want and all(0 <= c < 14 for c in want)
+
+
+def test_list_parser(tmp_path):
+    p = tmp_path / "l.txt"
+    p.write_text("CATER_new_000001.avi 3,5,11\nCATER_new_000002.avi 0\n\n")
+    assert read_list(p) == [("CATER_new_000001.avi", [3, 5, 11]), ("CATER_new_000002.avi", [0])]
+
+
+@pytest.fixture(scope="module")
+def twin(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cater")
+    generate_cater(root, num_videos=10, num_frames=40, width=64, height=48, progress=False)
+    return root
+
+
+def test_twin_writes_the_official_layout_and_lists(twin):
+    for task in ("actions_present", "actions_order_uniq"):
+        train, val = read_list(twin / f"lists/{task}/train.txt"), read_list(twin / f"lists/{task}/val.txt")
+        assert len(train) == 7 and len(val) == 3
+        assert not {n for n, _ in train} & {n for n, _ in val}
+        for name, ids in train + val:
+            assert (twin / "videos" / name).exists()
+            scene = json.loads((twin / "scenes" / name.replace(".avi", ".json")).read_text())
+            assert ids == labels_from_scene(scene, task)
+
+
+def test_loader_reads_labels_and_skips_a_corrupt_video(twin, tmp_path):
+    import shutil
+
+    root = tmp_path / "cater"
+    shutil.copytree(twin, root)
+    names = [n for n, _ in read_list(root / "lists/actions_present/train.txt")]
+    (root / "videos" / names[1]).write_bytes(b"RIFF" + bytes(300))  # a corrupt AVI, like CATER's 004798
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        ds = CaterDataset(root, "train", size=16, num_frames=4, stride=3, clips_per_video=2)
+    assert ds.num_skipped == 1 and names[1] not in ds.clips.names
+    assert any("skipped 1 of 7" in str(x.message) for x in w)
+    assert ds.clips.frames.shape == (12, 4, 16, 16, 3) and ds.clips.labels.shape == (6, 14)
+    want = dict(read_list(root / "lists/actions_present/train.txt"))
+    for row, name in zip(ds.clips.labels, ds.clips.names):
+        assert sorted(np.flatnonzero(row).tolist()) == want[name]
+    clip, label = ds[3]
+    assert clip.shape == (4, 3, 16, 16) and label.tolist() == ds.clips.labels[1].tolist()
+    ds2 = CaterDataset(root, "val", "actions_order_uniq", size=16, num_frames=4, clips_per_video=1)
+    assert ds2.clips.labels.shape == (3, 301)
+
+
+def test_missing_dataset_and_bad_task_are_explained(tmp_path):
+    with pytest.raises(FileNotFoundError, match="CATER"):
+        CaterDataset(tmp_path, "train")
+    with pytest.raises(ValueError, match="actions_present"):
+        CaterDataset(tmp_path, "train", task="localize")

@@ -1,0 +1,133 @@
+"""CLEVRER: the twin's physics, its annotations in the official layout, and the loader on them."""
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from vjvcr.data import clevrer
+from vjvcr.data.clevrer import RADIUS, ClevrerDataset, generate_clevrer, simulate_scene
+
+
+def busy_scenes(n=40):
+    """Fast, crowded scenes so that collisions happen often."""
+    return [simulate_scene(np.random.default_rng(s), num_frames=60, num_objects=(5, 6), speed_range=(0.12, 0.2))
+            for s in range(n)]
+
+
+def test_collisions_conserve_momentum_and_energy():
+    checked = 0
+    for sc in busy_scenes():
+        per_frame = {}
+        for c in sc.collisions:
+            per_frame.setdefault(c["frame_id"], []).append(tuple(c["object_ids"]))
+        for f, pairs in per_frame.items():
+            objs = [o for p in pairs for o in p]
+            if len(objs) != len(set(objs)) or not sc.entered[f - 1][objs].all():
+                continue  # an object in two collisions in one frame, or one that just entered
+            for i, j in pairs:
+                before, after = sc.velocities[f - 1], sc.velocities[f]
+                np.testing.assert_allclose(before[i] + before[j], after[i] + after[j], atol=1e-9)
+                e0 = (before[i] ** 2).sum() + (before[j] ** 2).sum()
+                e1 = (after[i] ** 2).sum() + (after[j] ** 2).sum()
+                assert e1 == pytest.approx(e0, rel=1e-9)
+                checked += 1
+    assert checked >= 20
+
+
+def test_recorded_collisions_match_the_trajectories():
+    for sc in busy_scenes():
+        hit = {(c["frame_id"], o) for c in sc.collisions for o in c["object_ids"]}
+        for c in sc.collisions:
+            f, (i, j) = c["frame_id"], c["object_ids"]
+            gap = np.linalg.norm(sc.positions[f, i] - sc.positions[f, j])
+            reach = np.linalg.norm(sc.velocities[f, i]) + np.linalg.norm(sc.velocities[f, j])
+            assert gap < 2 * RADIUS + reach + 1e-9  # they touched during this frame
+            assert np.allclose(c["location"][:2], (sc.positions[f, i] + sc.positions[f, j]) / 2, atol=reach + 1e-6)
+        # every velocity change of an object already in the scene is a recorded collision
+        both = sc.entered[1:] & sc.entered[:-1]
+        changed = np.linalg.norm(sc.velocities[1:] - sc.velocities[:-1], axis=-1) > 1e-12
+        for f, o in zip(*np.nonzero(both & changed)):
+            assert (f + 1, o) in hit
+        # and between collisions objects move in straight lines at constant velocity
+        for f in range(1, len(sc.positions)):
+            for o in np.flatnonzero(sc.entered[f] & sc.entered[f - 1]):
+                if (f, o) not in hit:
+                    np.testing.assert_allclose(sc.positions[f, o] - sc.positions[f - 1, o], sc.velocities[f, o],
+                                               atol=1e-9)
+    assert sum(len(sc.collisions) for sc in busy_scenes()) > 20
+
+
+@pytest.fixture(scope="module")
+def twin(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clevrer")
+    generate_clevrer(root, num_train=5, num_validation=2, num_frames=24, width=96, height=64, progress=False)
+    return root
+
+
+def test_twin_writes_the_official_layout(twin):
+    assert (twin / "video_train/video_00000-01000/video_00004.mp4").exists()
+    assert (twin / "video_validation/video_10000-11000/video_10001.mp4").exists()
+    ann = json.loads((twin / "annotation_train/annotation_00000-01000/annotation_00003.json").read_text())
+    assert set(ann) == {"scene_index", "video_filename", "object_property", "motion_trajectory", "collision"}
+    assert ann["video_filename"] == "video_00003.mp4" and len(ann["motion_trajectory"]) == 24
+    obj = ann["motion_trajectory"][5]["objects"][0]
+    assert set(obj) == {"object_id", "location", "orientation", "velocity", "angular_velocity", "inside_camera_view"}
+    assert len(ann["motion_trajectory"][0]["objects"]) == len(ann["object_property"])  # every object, every frame
+    props = ann["object_property"][0]
+    assert props["shape"] in clevrer.SHAPES and props["material"] in clevrer.MATERIALS
+    assert props["color"] in clevrer.COLORS
+
+
+def test_loader_reads_clips_and_speeds(twin):
+    ds = ClevrerDataset(twin, "train", size=16, num_frames=5, stride=3)
+    assert ds.clips.frames.shape == (5, 5, 16, 16, 3) and ds.clips.frames.dtype == np.uint8
+    assert ds.clips.frames.std() > 5  # something is drawn
+    clip, speed = ds[0]
+    assert clip.shape == (5, 3, 16, 16) and 0 <= clip.min() and clip.max() <= 1
+    # the label, recomputed here from the twin's own simulation
+    for k, index in enumerate(ds.clips.video_ids):
+        sc = simulate_scene(np.random.default_rng([0, int(index)]), num_frames=24)
+        frames = [3 * j for j in range(5)]
+        steps = []
+        for f0, f1 in zip(frames[:-1], frames[1:]):
+            vis = sc.inside_view[f0] & sc.inside_view[f1]
+            steps += list(np.linalg.norm(sc.positions[f1, vis] - sc.positions[f0, vis], axis=1) / 3)
+        assert ds.clips.speed[k] == pytest.approx(np.mean(steps), abs=2e-6)
+    assert ds.skipped == []
+
+
+def test_position_speed_agrees_with_velocity_field(twin):
+    """Without collisions, |location step| per frame = |velocity| / fps (the twin writes units per second)."""
+    ann = json.loads((twin / "annotation_train/annotation_00000-01000/annotation_00000.json").read_text())
+    coll = {c["frame_id"] for c in ann["collision"]}
+    _, loc, vis = clevrer.trajectory_arrays(ann)
+    vel = np.array([[o["velocity"] for o in fr["objects"]] for fr in ann["motion_trajectory"]])
+    for f in range(1, len(loc)):
+        if f in coll:
+            continue
+        moving = vis[f] & vis[f - 1]
+        step = np.linalg.norm(loc[f, moving, :2] - loc[f - 1, moving, :2], axis=1)
+        np.testing.assert_allclose(step, np.linalg.norm(vel[f, moving, :2], axis=1) / 25, atol=1e-5)
+
+
+def test_corrupt_video_is_skipped_and_counted(twin, tmp_path):
+    import shutil
+
+    root = tmp_path / "clevrer"
+    shutil.copytree(twin, root)
+    bad = root / "video_train/video_00000-01000/video_00002.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        ds = ClevrerDataset(root, "train", size=16, num_frames=5, stride=3)
+    assert len(ds) == 4 and 2 not in ds.clips.video_ids
+    assert len(ds.skipped) == 1 and "video_00002.mp4" in ds.skipped[0][0]
+    assert any("skipped 1 of 5" in str(x.message) for x in w)
+
+
+def test_missing_dataset_names_the_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="video_train.zip"):
+        ClevrerDataset(tmp_path, "train")
+    with pytest.raises(ValueError, match="valid: train"):
+        ClevrerDataset(tmp_path, "val")

@@ -1,0 +1,88 @@
+"""Reading and writing video files with PyAV (FFmpeg), shared by the CLEVRER and CATER code.
+
+Frames travel as uint8 RGB arrays [T, H, W, 3]. ``read_frames`` resizes every frame to a
+square ``size`` x ``size`` (area-averaging, so small objects are not aliased away); the
+aspect ratio is not kept (480x320 CLEVRER and 320x240 CATER frames are squeezed).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+class VideoDecodeError(RuntimeError):
+    """A video file could not be decoded (corrupt, truncated, or too short)."""
+
+
+def write_video(path: str | Path, frames: np.ndarray, *, fps: int = 25, codec: str | None = None) -> Path:
+    """Write uint8 RGB frames [T, H, W, 3]; ``.mp4`` -> H.264 (like CLEVRER), ``.avi`` -> MJPEG (like CATER)."""
+    import av
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = np.ascontiguousarray(frames, dtype=np.uint8)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be uint8 [T, H, W, 3], got shape {frames.shape}")
+    codec = codec or ("mjpeg" if path.suffix.lower() == ".avi" else "libx264")
+    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+    with av.open(str(tmp), mode="w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.height, stream.width = frames.shape[1:3]
+        if codec == "mjpeg":
+            stream.pix_fmt = "yuvj420p"
+            stream.options = {"q:v": "3"}  # near-lossless JPEG frames (CATER's AVIs are MJPEG)
+        else:
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": "18", "preset": "veryfast"}
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    tmp.replace(path)
+    return path
+
+
+def _resize(frames: np.ndarray, size: int) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+
+    if frames.shape[1] == size and frames.shape[2] == size:
+        return frames
+    t = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
+    out = F.interpolate(t, size=(size, size), mode="area" if min(frames.shape[1:3]) >= size else "bilinear")
+    return out.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def read_frames(path: str | Path, *, indices=None, size: int | None = None) -> np.ndarray:
+    """Decode a video into uint8 RGB [T, H, W, 3] (only the frames in ``indices`` when given).
+
+    Raises VideoDecodeError naming the file when it cannot be decoded or lacks a requested frame.
+    """
+    import av
+
+    path = Path(path)
+    wanted = None if indices is None else sorted(set(int(i) for i in indices))
+    frames = []
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for k, frame in enumerate(container.decode(stream)):
+                if wanted is None or k in wanted:
+                    frames.append(frame.to_ndarray(format="rgb24"))
+                if wanted is not None and k >= wanted[-1]:
+                    break
+    except (av.error.FFmpegError, OSError, ValueError, IndexError) as err:
+        raise VideoDecodeError(f"{path}: cannot decode ({type(err).__name__}: {err})") from err
+    if wanted is not None and len(frames) < len(wanted):
+        raise VideoDecodeError(f"{path}: has {len(frames)} of the {len(wanted)} frames asked for "
+                               f"(last index {wanted[-1]}); the file is truncated or too short")
+    if not frames:
+        raise VideoDecodeError(f"{path}: no frames could be decoded")
+    out = np.stack(frames)
+    if indices is not None:  # the order (and repeats) asked for
+        pos = {k: i for i, k in enumerate(wanted)}
+        out = out[[pos[int(i)] for i in indices]]
+    return _resize(out, size) if size else out
