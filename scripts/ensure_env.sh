@@ -4,7 +4,7 @@
 # environment.yml, say); otherwise creates or reuses the project's .venv, reinstalling
 # only when requirements.txt or pyproject.toml changed since the last install.
 _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-_check='import torch, torchvision, papermill, ipykernel, ipywidgets, matplotlib, seaborn, pandas, sklearn, tqdm, av, psutil, pytest, vjvcr'
+_check='import torch, torchvision, papermill, ipykernel, ipywidgets, matplotlib, seaborn, pandas, sklearn, tqdm, av, psutil, pytest, playwright, vjvcr'
 
 if [ -n "${VIRTUAL_ENV:-}${CONDA_PREFIX:-}" ] && [ "${VIRTUAL_ENV:-}" != "$_root/.venv" ] \
    && python -c "$_check" >/dev/null 2>&1; then

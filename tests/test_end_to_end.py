@@ -9,12 +9,14 @@ from tests.conftest import ROOT
 
 EXPECTED = {
     "00_data": ["fig_data_samples.png", "fig_data_samples_stochastic.png", "fig_data_labels.png",
-                "data_summary.json"],
+                "data_summary.json", "fig_data_clevrer.png", "fig_data_cater.png", "data_summary_video.json"],
     "01_pretrain": ["fig_training_curves.png"],
-    "02_probing": ["table1_movingmnist.csv", "fig_probe_vs_steps.png", "probe_vs_steps.csv"],
+    "02_probing": ["table1_movingmnist.csv", "fig_probe_vs_steps.png", "probe_vs_steps.csv", "clevrer_speed.csv"],
     "03_svd": ["fig4_svd.png", "fig4_svd.pdf", "spectra.csv", "rankme.csv"],
     "04_reconstructions": ["fig5_reconstructions.png", "psnr.csv", "table1.csv", "table1.md", "claims.md"],
     "05_latent": ["table2.csv", "table2.md", "table2_per_seed.csv", "fig3_switch.png", "fig3_psnr.csv"],
+    "06_cater_actions": ["fig2_cater_map.png", "fig2_cater_map.pdf", "fig2_cater_map.csv",
+                         "fig2_cater_map_per_seed.csv"],
 }
 
 
@@ -93,6 +95,8 @@ def test_smoke_table1_assembled_with_paper_columns_and_claims(smoke_run):
     assert list(t.columns) == COLUMNS
     trained = t[t["model"] != "random"]
     assert trained["psnr"].notna().all() and trained["rankme"].notna().all()
+    assert t["clevrer_speed_mse"].notna().all()  # the CLEVRER column, random encoder included
+    assert t.loc[t["model"] == "vjvcr", "paper_clevrer_speed_mse"].item() == 0.19
     assert (trained["rankme"] >= 1).all() and (trained["rankme"] <= 16).all()  # smoke d = 16
     assert t.loc[t["model"] == "gen", "paper_rankme"].item() == 160.2
     assert "(0.04)" in (out / "table1.md").read_text()
@@ -114,3 +118,18 @@ def test_smoke_table2_columns_and_measured_sparsity(smoke_run):
     disc = t[t["latent"] == "discrete"]
     assert (disc["zero_fraction"] == 0.8).all()  # a one-hot z of size 5 is 80% zeros by construction
     assert t["switch_acc_mean"].between(0, 100).all()
+
+
+@pytest.mark.slow
+def test_smoke_fig2_columns_paper_values_and_chance(smoke_run):
+    import pandas as pd
+
+    out, _ = smoke_run
+    t = pd.read_csv(out / "fig2_cater_map.csv")
+    assert list(t.columns)[:4] == ["model", "map_mean", "map_std", "paper_map"]
+    assert list(t["model"]) == ["vjvcr", "gen", "random"]
+    assert t.set_index("model")["paper_map"].to_dict() == {"vjvcr": 67.4, "gen": 53.8, "random": 39.6}
+    assert t["map_mean"].between(0, 100).all() and t["chance"].between(0, 100).all()
+    assert (t["source"] == "twin").all()
+    summary = json.loads((out / "data_summary_video.json").read_text())
+    assert summary["cater_train"]["source"] == "twin" and summary["clevrer_validation"]["skipped_videos"] == 0

@@ -57,6 +57,9 @@ class ProbeConfig:
     num_train: int = 5_000  # clips of the training split used to fit the linear probe
     num_test: int = 2_000  # clips of the held-out split used to score it
     ridge_alpha: float = 1.0
+    # CLEVRER: few videos for many features (quick: 600 clips, 4 x 64 features), so the ridge
+    # penalty is chosen by leave-one-out on the training clips among these
+    clevrer_alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,48 @@ class LatentConfig:
 
 
 @dataclass(frozen=True)
+class VideoDataConfig:
+    """CLEVRER or CATER clips (vjvcr.data.clevrer / vjvcr.data.cater) and the size of their twins."""
+
+    size: int = 64  # frames are resized to size x size (RGB)
+    num_input: int = 4  # frames in x
+    num_frames: int = 8  # x + y
+    stride: int = 4  # video frames between clip frames
+    start: int = 8  # first frame of the (CLEVRER) clip: objects enter over time
+    clips_per_video: int = 1  # CATER: clips spread evenly over each video
+    num_train: int = 10_000  # videos
+    num_test: int = 5_000  # videos (CLEVRER validation split / CATER val list)
+    twin_frames: int = 128  # frames per generated video
+    twin_width: int = 480
+    twin_height: int = 320
+    channels: int = 3
+
+
+@dataclass(frozen=True)
+class VideoModelConfig:
+    """SimVP-style convolutional encoder + small transformer predictor (vjvcr.video_models)."""
+
+    channels: tuple[int, int] = (32, 64)  # encoder widths before / after the second downsampling
+    dim: int = 256  # d: size of one frame's representation
+    depth: int = 4  # transformer layers of the predictor
+    heads: int = 4
+    mlp_ratio: int = 2
+
+
+@dataclass(frozen=True)
+class CaterConfig:
+    """Fig. 2: the sparse latent of the CATER models and the multi-label probe on z*."""
+
+    latent_dim: int = 32
+    lam_train: float = 0.001  # L1 weight in units of the batch's mean energy at z = 0 (both models)
+    fista_steps_train: int = 10
+    fista_steps_infer: int = 50
+    step_size: float = 100.0
+    steps: int = 20_000
+    logistic_c: float = 1.0  # inverse L2 strength of the linear classifier on standardised z*
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     seeds: tuple[int, ...]
@@ -97,6 +142,13 @@ class Profile:
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     latent: LatentConfig = field(default_factory=LatentConfig)
+    clevrer: VideoDataConfig = field(default_factory=lambda: VideoDataConfig(size=64, stride=4))
+    cater: VideoDataConfig = field(default_factory=lambda: VideoDataConfig(
+        size=128, stride=4, start=0, clips_per_video=4, num_train=3850, num_test=1650, twin_frames=300,
+        twin_width=320, twin_height=240))
+    video_model: VideoModelConfig = field(default_factory=VideoModelConfig)
+    video_train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=20_000, batch_size=128))
+    cater_latent: CaterConfig = field(default_factory=CaterConfig)
     description: str = ""
 
     def to_dict(self) -> dict:
@@ -106,11 +158,15 @@ class Profile:
         """Return a copy with some fields replaced, e.g. ``train={"steps": 10}``."""
         kwargs = {}
         for key, value in sections.items():
-            if key in ("data", "model", "train", "probe", "analysis", "latent"):
+            if key in SECTIONS:
                 kwargs[key] = replace(getattr(self, key), **value)
             else:
                 kwargs[key] = value
         return replace(self, **kwargs)
+
+
+SECTIONS = ("data", "model", "train", "probe", "analysis", "latent", "clevrer", "cater", "video_model",
+            "video_train", "cater_latent")
 
 
 def config_hash(obj) -> str:
@@ -132,6 +188,13 @@ SMOKE = Profile(
     analysis=AnalysisConfig(num_clips=128, decoder_steps=10),
     latent=LatentConfig(steps=10, fista_steps_train=2, fista_steps_infer=5, num_probe_train=200,
                         num_probe_test=100),
+    clevrer=VideoDataConfig(size=16, num_input=2, num_frames=4, stride=2, start=2, num_train=24, num_test=12,
+                            twin_frames=10, twin_width=48, twin_height=32),
+    cater=VideoDataConfig(size=16, num_input=2, num_frames=4, stride=2, start=0, clips_per_video=2,
+                          num_train=21, num_test=9, twin_frames=40, twin_width=32, twin_height=24),
+    video_model=VideoModelConfig(channels=(8, 8), dim=16, depth=1, heads=2),
+    video_train=TrainConfig(steps=10, batch_size=16, lr=2e-3, warmup_steps=2, checkpoint_every=5, num_snapshots=2),
+    cater_latent=CaterConfig(latent_dim=8, fista_steps_train=2, fista_steps_infer=5, steps=10),
 )
 
 QUICK = Profile(
@@ -148,6 +211,14 @@ QUICK = Profile(
     analysis=AnalysisConfig(num_clips=1_000, decoder_steps=200),
     latent=LatentConfig(steps=400, fista_steps_train=5, fista_steps_infer=30, num_probe_train=2_000,
                         num_probe_test=1_000, generative_latents=("discrete",)),
+    clevrer=VideoDataConfig(size=32, num_input=4, num_frames=8, stride=3, start=4, num_train=600, num_test=200,
+                            twin_frames=28, twin_width=72, twin_height=48),
+    cater=VideoDataConfig(size=32, num_input=4, num_frames=8, stride=3, start=0, clips_per_video=3,
+                          num_train=210, num_test=90, twin_frames=90, twin_width=64, twin_height=48),
+    video_model=VideoModelConfig(channels=(8, 32), dim=64, depth=2, heads=4),
+    video_train=TrainConfig(steps=300, batch_size=64, lr=2e-3, warmup_steps=20, var_weight=1.0, cov_weight=1.0,
+                            pix_weight=1.0, checkpoint_every=100, num_snapshots=2),
+    cater_latent=CaterConfig(latent_dim=16, fista_steps_train=2, fista_steps_infer=30, steps=150),
 )
 
 PAPER = Profile(

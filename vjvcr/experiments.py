@@ -3,6 +3,7 @@
     python -m vjvcr.experiments data     --profile quick   # 00_data
     python -m vjvcr.experiments pretrain --profile paper   # 01_pretrain
     python -m vjvcr.experiments all      --profile paper   # every step in order
+    python -m vjvcr.experiments clevrer  --profile quick   # CLEVRER only (pretrain + speed probe)
 
 Each notebook calls the same functions, so a GPU machine without papermill produces
 the same files as ``./run_all.sh``.
@@ -98,6 +99,7 @@ def write_data_summary(ctx: Context, sets: dict) -> dict:
 
 def run_data(ctx: Context) -> dict:
     from . import plots
+    from .video_experiments import run_video_data
 
     sets = prepare_data(ctx)
     write_data_summary(ctx, sets)
@@ -107,6 +109,7 @@ def run_data(ctx: Context) -> dict:
         ctx.save(plots.sample_clips(sets["stoch_train"], num_input=ctx.profile.data.num_input,
                                     title="stochastic MovingMNIST (train)"), "fig_data_samples_stochastic.png")
     ctx.save(plots.label_distributions(sets), "fig_data_labels.png")
+    run_video_data(ctx)  # CLEVRER and CATER (real data in DATA/clevrer, DATA/cater, else the twins)
     return sets
 
 
@@ -144,15 +147,15 @@ def table1_runs(ctx: Context, variants=None, seeds=None) -> list:
     return runs
 
 
-def _train_one(run_dir, cfg, data_dir, threads, device, time_limit=None, progress=False):
+def _train_one(run_dir, cfg, data_path, threads, device, time_limit=None, progress=False):
     import torch
 
-    from .data.moving_mnist import load
     from .train import train
 
     if threads:
         torch.set_num_threads(threads)
-    frames = load(data_dir).frames
+    with np.load(data_path) as z:  # every cached dataset (MovingMNIST, CLEVRER, CATER clips) has 'frames'
+        frames = z["frames"]
     from .latent import objective_for
 
     res = train(run_dir, cfg, frames, device=device, progress=progress, time_limit=time_limit,
@@ -231,6 +234,7 @@ def run_pretrain(ctx: Context):
     from . import plots
 
     pretrain(ctx, device=ctx.device, time_limit=ctx.time_limit)
+    pretrain_clevrer(ctx)
     curves = training_curves(ctx)
     ctx.save(plots.training_curves(curves), "fig_training_curves.png")
     return curves
@@ -311,6 +315,7 @@ def run_probing(ctx: Context):
     table.drop(columns=["label"]).to_csv(ctx.out_dir / "table1_movingmnist.csv", index=False, float_format="%.4f")
     by_feature = {f: table1_movingmnist(ctx, probes, f) for f in sorted(probes["feature"].unique())}
     ctx.save(plots.probe_vs_steps(probes), "fig_probe_vs_steps.png")
+    run_clevrer_probe(ctx)
     return table, by_feature, probes
 
 
@@ -677,16 +682,21 @@ def run_reconstructions_and_tables(ctx: Context):
     return run_tables(ctx)
 
 
+# CLEVRER and CATER live in vjvcr.video_experiments; their steps are reachable from here too
+from .video_experiments import (pretrain_clevrer, run_cater, run_clevrer, run_clevrer_probe,  # noqa: E402
+                                run_video_data)
+
 STEPS = {"data": run_data, "pretrain": run_pretrain, "probing": run_probing, "svd": run_svd,
-         "reconstructions": run_reconstructions_and_tables, "latent": run_latent}
-EXTRA_STEPS = {"sweep": run_sweep}
+         "reconstructions": run_reconstructions_and_tables, "latent": run_latent, "cater": run_cater}
+EXTRA_STEPS = {"sweep": run_sweep, "clevrer": run_clevrer}
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m vjvcr.experiments", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("step", choices=[*STEPS, *EXTRA_STEPS, "all"],
-                   help="a notebook's step, 'all' of them in order, or 'sweep' (the VC-weight sweep)")
+                   help="a notebook's step, 'all' of them in order, 'clevrer' (its pretraining and probe "
+                        "only) or 'sweep' (the VC-weight sweep)")
     p.add_argument("--profile", default="quick", choices=list(PROFILES))
     p.add_argument("--out", default=None, help="output folder (default: figures/ or figures/<profile>)")
     p.add_argument("--data", default=None, help="data and run cache (default: data/)")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .distributed import gather_batch
 from .losses import Variant, covariance_loss, variance_loss
 
 
@@ -60,14 +61,16 @@ class FistaTrace:
 
 
 def infer_sparse(model, variant, h_x, h_y, y, *, lam: float, g: float, steps: int = 50,
-                 step_size: float = 100.0, trace: bool = False):
+                 step_size: float = 100.0, trace: bool = False, relative: bool = False):
     """z* = argmin_z E(z) + lam ||z||_1 by monotone FISTA with backtracking, from z = 0.
 
     Each sample keeps its own step, starting at ``step_size`` and halved until the quadratic
     upper bound of the proximal-gradient step holds (Beck & Teboulle), so the energy's scale
     (representation vs pixel errors) needs no tuning. Model parameters are untouched.
     Returns z* [B, latent_dim] (and a FistaTrace when ``trace``); per sample the objective
-    never increases from one iteration to the next.
+    never increases from one iteration to the next. With ``relative`` the L1 weight is
+    ``lam`` times the batch's mean energy at z = 0, so one setting suits energies of any scale
+    (representation errors for VJ-VCR, pixel errors for the generative model).
     """
     dim = model.predictor.latent_dim
     b = h_x.shape[0]
@@ -82,6 +85,8 @@ def infer_sparse(model, variant, h_x, h_y, y, *, lam: float, g: float, steps: in
         z = h_x.new_zeros(b, dim)
         with torch.no_grad():
             e_z = energy(z)
+        if relative:  # lam in units of the batch's mean energy at z = 0 (scale-free across energies)
+            lam = lam * e_z.mean().item()
         f_z = e_z + lam * z.abs().sum(1)
         w, t = z.clone(), 1.0
         step = torch.full((b,), float(step_size), device=h_x.device)
@@ -98,7 +103,8 @@ def infer_sparse(model, variant, h_x, h_y, y, *, lam: float, g: float, steps: in
                     e_u = energy(u)
                     d = u - w
                     bound = e_w + (grad * d).sum(1) + (d * d).sum(1) / (2 * step)
-                    bad = e_u > bound + 1e-12
+                    # (a relative slack: with d = 0 the two evaluations may differ in the last bit)
+                    bad = e_u > bound + 1e-6 * bound.abs() + 1e-12
                     if not bad.any():
                         break
                     step = torch.where(bad, step / 2, step)
@@ -119,7 +125,8 @@ def infer_sparse(model, variant, h_x, h_y, y, *, lam: float, g: float, steps: in
 
 
 def latent_objective(variant: Variant, *, a: float, b: float, g: float, eps: float, lam: float = 0.0,
-                     fista_steps: int = 20, step_size: float = 100.0, wta_epsilon: float = 0.0):
+                     fista_steps: int = 20, step_size: float = 100.0, wta_epsilon: float = 0.0,
+                     lam_relative: bool = False):
     """A training objective for vjvcr.train.train: infer z* with the model fixed, then learn E(z*) + VC.
 
     ``wta_epsilon > 0`` (discrete only) is the relaxed winner-takes-all of multiple-hypothesis
@@ -148,7 +155,8 @@ def latent_objective(variant: Variant, *, a: float, b: float, g: float, eps: flo
         else:
             was = model.training
             model.eval()
-            z = infer_sparse(model, variant, h_x, h_y, y, lam=lam, g=g, steps=fista_steps, step_size=step_size)
+            z = infer_sparse(model, variant, h_x, h_y, y, lam=lam, g=g, steps=fista_steps, step_size=step_size,
+                             relative=lam_relative)
             model.train(was)
         return _with_vc(sample_energy(model, variant, h_x, h_y, y, z, g=g).mean(), z, h_x, h_y)
 
@@ -157,6 +165,7 @@ def latent_objective(variant: Variant, *, a: float, b: float, g: float, eps: flo
         loss = energy
         if variant.vc_on:
             h = torch.cat([h_x, h_y], 1) if variant.vc_on == "hx_hy" else h_x
+            h = gather_batch(h)  # the global batch under torchrun
             l_var, l_cov = variance_loss(h, eps), covariance_loss(h)
             terms["var"], terms["cov"] = l_var.detach(), l_cov.detach()
             loss = loss + a * l_var + b * l_cov
@@ -176,7 +185,8 @@ def objective_for(cfg):
     tc, ex = cfg.train, cfg.extra
     return latent_objective(get_variant(cfg.variant), a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight,
                             eps=tc.eps, lam=ex.get("lam", 0.0), fista_steps=ex.get("fista_steps", 20),
-                            step_size=ex.get("step_size", 100.0), wta_epsilon=ex.get("wta_epsilon", 0.0))
+                            step_size=ex.get("step_size", 100.0), wta_epsilon=ex.get("wta_epsilon", 0.0),
+                            lam_relative=ex.get("lam_relative", False))
 
 
 @torch.no_grad()
@@ -187,7 +197,8 @@ def encode_for_inference(model, clip):
     return model.encoder(x), model.encoder(y), y
 
 
-def infer(model, cfg, clip, *, lam: float = 0.0, steps: int = 50, step_size: float = 100.0):
+def infer(model, cfg, clip, *, lam: float = 0.0, steps: int = 50, step_size: float = 100.0,
+          relative: bool | None = None):
     """z* for a batch of clips under a trained latent model (one-hot for discrete)."""
     from .losses import get_variant
 
@@ -195,8 +206,10 @@ def infer(model, cfg, clip, *, lam: float = 0.0, steps: int = 50, step_size: flo
     h_x, h_y, y = encode_for_inference(model, clip)
     if cfg.latent == "discrete":
         return infer_discrete(model, variant, h_x, h_y, y, g=cfg.train.pix_weight)[0]
+    if relative is None:  # as the run was trained
+        relative = bool(cfg.extra.get("lam_relative", False))
     return infer_sparse(model, variant, h_x, h_y, y, lam=lam, g=cfg.train.pix_weight, steps=steps,
-                        step_size=step_size)
+                        step_size=step_size, relative=relative)
 
 
 def calibrate_lambda(model, cfg, clip, target_zero_fraction: float, *, steps: int = 30, step_size: float = 100.0,

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .distributed import gather_batch
+
 
 def _as_btd(h: torch.Tensor) -> torch.Tensor:
     if h.dim() == 2:
@@ -96,6 +98,7 @@ def energy(model, clip: torch.Tensor, variant: Variant, *, a: float, b: float, g
         loss = loss + terms["pred"]
     if variant.vc_on:
         h = torch.cat([h_x, h_y], dim=1) if variant.vc_on == "hx_hy" else h_x
+        h = gather_batch(h)  # under torchrun: the statistics of the global batch (vjvcr.distributed)
         terms["var"], terms["cov"] = variance_loss(h, eps), covariance_loss(h)
         loss = loss + a * terms["var"] + b * terms["cov"]
     if model.decoder is not None:

@@ -153,5 +153,7 @@ class VJVCR(nn.Module):
 
 
 def to_float_frames(frames_uint8: torch.Tensor) -> torch.Tensor:
-    """uint8 [B, T, H, W] -> float [B, T, 1, H, W] in [0, 1]."""
+    """uint8 [B, T, H, W] (grey) or [B, T, H, W, C] (colour) -> float [B, T, C, H, W] in [0, 1]."""
+    if frames_uint8.dim() == 5:
+        return frames_uint8.permute(0, 1, 4, 2, 3).float().div_(255.0)
     return frames_uint8.unsqueeze(2).float().div_(255.0)

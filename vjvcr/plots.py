@@ -208,3 +208,48 @@ def fig3_switch(clips: np.ndarray, pred_none, pred_latent, psnr_by_row: dict, *,
                  f"(magenta), overlap white. Mean PSNR over test clips: {desc}", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def sample_video_clips(frames: np.ndarray, *, num_input: int, title: str = ""):
+    """Rows of RGB clips [N, T, H, W, 3]: input frames framed in blue, targets in grey."""
+    n, t_len = frames.shape[:2]
+    fig, axes = plt.subplots(n, t_len, figsize=(0.9 * t_len, 0.95 * n + 0.4), squeeze=False)
+    for i in range(n):
+        for t in range(t_len):
+            ax = axes[i, t]
+            ax.imshow(frames[i, t])
+            ax.set_xticks([]), ax.set_yticks([])
+            for s in ax.spines.values():
+                s.set_color("tab:blue" if t < num_input else "0.7")
+    for t in range(t_len):
+        axes[0, t].set_title(("x" if t < num_input else "y") + f"{t}", fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+CATER_LABELS = {"vjvcr": "VJ-VCR z*", "gen": "Generative z*", "random": "random z"}
+
+
+def fig2_cater(per_seed: pd.DataFrame, agg: pd.DataFrame, *, source: str = "twin"):
+    """Fig. 2: mAP of the linear classifier on z* (ours: bars with seeds as dots; the paper's: diamonds)."""
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    order = [m for m in ("vjvcr", "gen", "random") if m in set(agg["model"])]
+    xs = np.arange(len(order))
+    a = agg.set_index("model").loc[order]
+    ax.bar(xs - 0.18, a["map_mean"], 0.36, yerr=a["map_std"], color="tab:blue", alpha=0.8, label="ours (mean ± std)")
+    for x, m in zip(xs, order):
+        pts = per_seed[per_seed["model"] == m]["map"]
+        ax.scatter(np.full(len(pts), x - 0.18), pts, color="k", s=10, zorder=3)
+    paper = [a.loc[m, "paper_map"] for m in order]
+    ax.bar(xs + 0.18, paper, 0.36, color="none", edgecolor="tab:orange", hatch="//", label="paper")
+    ax.axhline(a["chance"].mean(), color="0.4", ls="--", lw=1, label="chance (label prevalence)")
+    ax.set_xticks(xs, [CATER_LABELS[m] for m in order])
+    ax.set_ylabel("mAP (%)")
+    seeds = int(a["seed_count"].max())
+    what = "synthetic CATER twin" if source == "twin" else "CATER"
+    ax.set_title(f"Fig. 2: actions from z* ({what}, {seeds} seed{'s' * (seeds > 1)})", fontsize=9)
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_ylim(0, 100)
+    fig.tight_layout()
+    return fig

@@ -58,17 +58,26 @@ def calibrate_batchnorm(model, frames: np.ndarray, *, batches: int = 8, batch_si
 
 
 def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
-                 *, alpha: float = 1.0) -> dict:
-    """Fit on train, score on test: MSE of the standardised target and R^2."""
+                 *, alpha: float | tuple = 1.0) -> dict:
+    """Fit on train, score on test: MSE of the standardised target and R^2.
+
+    ``alpha`` a tuple: the ridge penalty is picked among them by efficient leave-one-out
+    cross-validation on the training set only (scikit-learn's RidgeCV).
+    """
+    from sklearn.linear_model import RidgeCV
+
     mu, sd = train_y.mean(), train_y.std()
-    probe = make_pipeline(StandardScaler(), Ridge(alpha=alpha))
+    probe = make_pipeline(StandardScaler(), RidgeCV(alphas=alpha) if isinstance(alpha, tuple) else Ridge(alpha=alpha))
     probe.fit(train_x, (train_y - mu) / sd)
     pred = probe.predict(test_x)
     target = (test_y - mu) / sd
-    return {"mse": float(np.mean((pred - target) ** 2)), "r2": float(r2_score(target, pred))}
+    out = {"mse": float(np.mean((pred - target) ** 2)), "r2": float(r2_score(target, pred))}
+    if isinstance(alpha, tuple):
+        out["alpha"] = float(probe[-1].alpha_)
+    return out
 
 
-def speed_probe(model, train_set, test_set, *, num_train: int, num_test: int, alpha: float = 1.0,
+def speed_probe(model, train_set, test_set, *, num_train: int, num_test: int, alpha: float | tuple = 1.0,
                 device="cpu", features: tuple[str, ...] = FEATURES) -> dict[str, dict]:
     """The speed probe on each kind of feature: {feature: {"mse", "r2"}}."""
     tr = encode(model, train_set.frames[:num_train], device=device, features=features)

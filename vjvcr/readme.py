@@ -2,7 +2,7 @@
 
 The runner calls ``update_readme`` after a complete quick run into ``figures/``: the text
 between the markers ``<!-- results:begin -->`` and ``<!-- results:end -->`` is replaced by
-``figures/table1.md`` and ``figures/claims.md`` as they are, so no number in the README is
+``figures/table1.md``, ``claims.md``, ``table2.md`` and ``fig2.md`` as they are, so no number in the README is
 typed by hand.
 """
 from __future__ import annotations
@@ -25,12 +25,14 @@ def results_section(out_dir: Path) -> str:
                      f"`{str(m.get('git_commit', '?'))[:12]}`, {m.get('device')}, digits: "
                      f"{m.get('digit_source')}; {total / 60:.1f} min for {len(books)} notebooks, reusing whatever "
                      "trained runs data/runs already held).")
-    for name in ("table1.md", "claims.md", "table2.md"):
+    for name in ("table1.md", "claims.md", "table2.md", "fig2.md"):
         path = out_dir / name
         if path.exists():
             text = path.read_text().strip()
             if name == "table2.md":
                 parts.append("#### Table 2: linear probes on the inferred latent z* (stochastic MovingMNIST)")
+            if name == "fig2.md":
+                parts.append("#### Fig. 2: CATER actions from the inferred latent z* (linear classifier, mAP)")
             parts.append(text.replace("# Claims that Table 1 can test", "#### Claims that Table 1 can test"))
     return "\n\n".join(parts)
 

@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .config import DataConfig, ModelConfig, TrainConfig, config_hash
+from .config import DataConfig, ModelConfig, TrainConfig, VideoDataConfig, VideoModelConfig, config_hash
 from .losses import energy, get_variant
 from .models import VJVCR, to_float_frames
 
@@ -45,8 +45,8 @@ _NOT_HASHED = ("checkpoint_every",)
 class RunConfig:
     variant: str
     seed: int
-    data: DataConfig
-    model: ModelConfig
+    data: DataConfig | VideoDataConfig
+    model: ModelConfig | VideoModelConfig
     train: TrainConfig
     data_id: str = ""  # fingerprint of the training set (vjvcr.experiments sets it)
     latent: str = "none"  # "none", "discrete" or "sparse" (Table 2)
@@ -55,6 +55,19 @@ class RunConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        """The inverse of ``to_dict`` (e.g. a run folder's config.json ``config``)."""
+        def build(kind, values):
+            return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+        video = "depth" in d["model"]
+        return cls(variant=d["variant"], seed=d["seed"],
+                   data=build(VideoDataConfig if video else DataConfig, d["data"]),
+                   model=build(VideoModelConfig if video else ModelConfig, d["model"]),
+                   train=build(TrainConfig, d["train"]), data_id=d.get("data_id", ""),
+                   latent=d.get("latent", "none"), latent_dim=d.get("latent_dim", 0), extra=d.get("extra", {}))
 
     def hash(self) -> str:
         d = self.to_dict()
@@ -76,10 +89,17 @@ def pick_device(device: str | None = None) -> torch.device:
     return dev
 
 
-def build_model(cfg: RunConfig) -> VJVCR:
+def build_model(cfg: RunConfig):
     """The model of a run, initialised from its seed."""
     variant = get_variant(cfg.variant)
     torch.manual_seed(cfg.seed)
+    if isinstance(cfg.model, VideoModelConfig):  # CLEVRER / CATER
+        from .video_models import VideoJEPA
+
+        if cfg.latent == "discrete":
+            raise ValueError("the video models take a continuous (sparse) latent only")
+        return VideoJEPA(cfg.model, cfg.data, decoder=variant.pixel == "train",
+                         latent_dim=cfg.latent_dim if cfg.latent == "sparse" else 0)
     return VJVCR(cfg.model, cfg.data, decoder=variant.pixel == "train",
                  num_heads=cfg.latent_dim if cfg.latent == "discrete" else 1,
                  latent_dim=cfg.latent_dim if cfg.latent == "sparse" else 0)
@@ -170,12 +190,24 @@ def train(run_dir: str | Path, cfg: RunConfig, frames: np.ndarray, *, device: st
     """
     from tqdm.auto import tqdm
 
+    from .distributed import any_process, barrier, mean_over_processes, rank_world, wrap
+
+    rank, world = rank_world()  # (0, 1) unless launched by torchrun (vjvcr.ddp)
+    main = rank == 0
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    barrier()
     _check_config(run_dir, cfg)
-    (run_dir / "config.json").write_text(json.dumps({"hash": cfg.hash(), "config": cfg.to_dict()}, indent=1))
+    barrier()  # every process has checked before rank 0 rewrites config.json
+    if main:
+        (run_dir / "config.json").write_text(json.dumps({"hash": cfg.hash(), "config": cfg.to_dict()}, indent=1))
     dev = pick_device(device)
     tc, variant = cfg.train, get_variant(cfg.variant)
+    if tc.batch_size % world:
+        raise ValueError(f"batch_size {tc.batch_size} cannot be split evenly over {world} processes; "
+                         f"use a number of processes that divides it")
+    local_batch = tc.batch_size // world
     if objective is None:
         def objective(model, clip, cfg):
             return energy(model, clip, variant, a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight, eps=tc.eps)
@@ -193,43 +225,48 @@ def train(run_dir: str | Path, cfg: RunConfig, frames: np.ndarray, *, device: st
         step, seconds, resumed = ck["step"], ck["seconds"], ck["step"]
     end = min(tc.steps, stop_at) if stop_at is not None else tc.steps
     metrics = run_dir / "metrics.jsonl"
-    if resumed is not None and metrics.exists():  # drop lines logged after the checkpoint
+    if main and resumed is not None and metrics.exists():  # drop lines logged after the checkpoint
         keep = [ln for ln in metrics.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
         metrics.write_text("".join(ln + "\n" for ln in keep))
-    elif resumed is None:
+    elif main and resumed is None:
         metrics.write_text("")
     if step >= end:
         model.eval()
+        barrier()
         return TrainResult(model, run_dir, step, seconds, resumed)
 
     data = torch.as_tensor(frames).to(dev)
     snaps = set(snapshot_steps(tc))
+    engine = wrap(model, objective, cfg, dev)  # DistributedDataParallel under torchrun
 
     def save_last(s: int, secs: float):
-        _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": s,
-                      "seconds": secs, "hash": cfg.hash()}, last)
+        if main:
+            _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": s,
+                          "seconds": secs, "hash": cfg.hash()}, last)
 
     def save_snapshot(s: int, secs: float):
-        _atomic_save({"model": model.state_dict(), "step": s, "seconds": secs, "hash": cfg.hash()},
-                     run_dir / f"snap_{s:06d}.pt")
+        if main:
+            _atomic_save({"model": model.state_dict(), "step": s, "seconds": secs, "hash": cfg.hash()},
+                         run_dir / f"snap_{s:06d}.pt")
 
     if step == 0 and 0 in snaps:
         save_snapshot(0, 0.0)
     model.train()
-    bar = tqdm(total=end, initial=step, desc=f"{cfg.variant} seed {cfg.seed}", disable=not progress,
+    bar = tqdm(total=end, initial=step, desc=f"{cfg.variant} seed {cfg.seed}", disable=not (progress and main),
                dynamic_ncols=True, leave=False)
     t_start = time.perf_counter() - seconds
     t_call = time.perf_counter()
-    log = open(metrics, "a")
+    log = open(metrics, "a") if main else None
     try:
         while step < end:
             lr = lr_at(step, tc)
             for group in opt.param_groups:
                 group["lr"] = lr
-            idx = batch_indices(step, n=len(data), batch_size=tc.batch_size, seed=cfg.seed).to(dev)
+            idx = batch_indices(step, n=len(data), batch_size=tc.batch_size, seed=cfg.seed)
+            idx = idx[rank * local_batch:(rank + 1) * local_batch].to(dev)  # this process's part
             clip = to_float_frames(data[idx])
-            loss, terms = objective(model, clip, cfg)
-            if not torch.isfinite(loss).item():
+            loss, terms = engine(clip)
+            if not torch.isfinite(mean_over_processes(loss)).item():
                 good = f"{last} (step {resumed_step(last)})" if last.exists() else "none (no checkpoint yet)"
                 raise NonFiniteLossError(
                     f"the loss became {loss.item()} at step {step} of {cfg.variant} (seed {cfg.seed}); "
@@ -241,15 +278,20 @@ def train(run_dir: str | Path, cfg: RunConfig, frames: np.ndarray, *, device: st
             step += 1
             bar.update(1)
             if step % log_every == 0 or step == tc.steps:
-                rec = {"step": step, "seconds": round(time.perf_counter() - t_start, 3), "lr": lr,
-                       "loss": loss.item(), **{k: v.item() for k, v in terms.items()
-                                               if torch.is_tensor(v) and v.dim() == 0}}
-                rec.update({f"h_x_{k}": v for k, v in std_stats(terms["h_x"]).items()})
-                log.write(json.dumps(rec) + "\n")
-                log.flush()
-                bar.set_postfix(loss=f"{rec['loss']:.4f}")
+                scalars = {k: v for k, v in terms.items() if torch.is_tensor(v) and v.dim() == 0}
+                scalars["loss"] = loss.detach()
+                names = list(scalars)
+                means = mean_over_processes(torch.stack([scalars[k].float() for k in names])).tolist()
+                if main:
+                    rec = {"step": step, "seconds": round(time.perf_counter() - t_start, 3), "lr": lr,
+                           "loss": means[names.index("loss")],
+                           **{k: m for k, m in zip(names, means) if k != "loss"}}
+                    rec.update({f"h_x_{k}": v for k, v in std_stats(terms["h_x"]).items()})
+                    log.write(json.dumps(rec) + "\n")
+                    log.flush()
+                    bar.set_postfix(loss=f"{rec['loss']:.4f}")
             secs = time.perf_counter() - t_start
-            out_of_time = time_limit is not None and time.perf_counter() - t_call > time_limit
+            out_of_time = any_process(time_limit is not None and time.perf_counter() - t_call > time_limit)
             if step in snaps or (out_of_time and step < end):
                 save_snapshot(step, secs)
             if step % tc.checkpoint_every == 0 or step == end or out_of_time:
@@ -257,8 +299,10 @@ def train(run_dir: str | Path, cfg: RunConfig, frames: np.ndarray, *, device: st
             if out_of_time:
                 break
     finally:
-        log.close()
+        if log is not None:
+            log.close()
         bar.close()
+    barrier()  # rank 0's files are complete before any process goes on
     model.eval()
     return TrainResult(model, run_dir, step, time.perf_counter() - t_start, resumed)
 

@@ -1,0 +1,104 @@
+"""The CLEVRER/CATER models, their training, and the multi-label mAP of Fig. 2."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from vjvcr.config import SMOKE, TrainConfig, VideoDataConfig, VideoModelConfig
+from vjvcr.models import to_float_frames
+from vjvcr.train import RunConfig, build_model, train
+from vjvcr.video_experiments import multilabel_map
+from vjvcr.video_models import VideoJEPA
+
+
+@pytest.mark.parametrize("size", [16, 32, 64])
+def test_shapes_and_latent_token(size):
+    data = VideoDataConfig(size=size, num_input=3, num_frames=7)
+    m = VideoJEPA(VideoModelConfig(channels=(8, 16), dim=24, depth=1, heads=2), data, latent_dim=5).eval()
+    clip = torch.rand(2, 7, 3, size, size)
+    x, y = m.split(clip)
+    h_x = m.encoder(x)
+    assert h_x.shape == (2, 3, 24)
+    pred = m.predictor(h_x)
+    assert pred.shape == (2, 4, 24)
+    assert not torch.allclose(m.predictor(h_x, torch.ones(2, 5)), pred)  # z reaches the prediction
+    frames = m.decoder(pred)
+    assert frames.shape == (2, 4, 3, size, size) and 0 <= frames.min() and frames.max() <= 1
+
+
+def test_bad_size_is_refused():
+    with pytest.raises(ValueError, match="power of 2"):
+        VideoJEPA(VideoModelConfig(), VideoDataConfig(size=48))
+
+
+def test_to_float_frames_colour_layout():
+    u8 = torch.randint(0, 256, (2, 3, 4, 5, 3), dtype=torch.uint8)
+    f = to_float_frames(u8)
+    assert f.shape == (2, 3, 3, 4, 5) and f[1, 2, 0, 3, 4] == u8[1, 2, 3, 4, 0].float() / 255
+
+
+def clevrer_frames(n=96, size=16, frames=6):
+    from vjvcr.data.clevrer import render, simulate_scene
+    from vjvcr.data.video import _resize
+
+    out = []
+    for s in range(n):
+        sc = simulate_scene(np.random.default_rng(s), num_frames=2 * frames)
+        out.append(_resize(render(sc, width=48, height=32)[::2], size))
+    return np.stack(out)
+
+
+def test_vjvcr_trains_on_video_without_collapse(tmp_path):
+    data = VideoDataConfig(size=16, num_input=3, num_frames=6)
+    model = VideoModelConfig(channels=(8, 16), dim=16, depth=1, heads=2)
+    tc = TrainConfig(steps=60, batch_size=32, lr=2e-3, warmup_steps=5, var_weight=1.0, cov_weight=1.0,
+                     checkpoint_every=30, num_snapshots=2)
+    frames = clevrer_frames()
+    res = train(tmp_path / "run", RunConfig("vjvcr", 0, data, model, tc), frames, progress=False, log_every=5)
+    import json
+    from dataclasses import replace
+
+    log = [json.loads(ln) for ln in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert np.mean([r["loss"] for r in log[-3:]]) < 0.85 * np.mean([r["loss"] for r in log[:2]])
+    assert log[-1]["h_x_std_mean"] > 2 * log[0]["h_x_std_mean"]  # VC spreads the representation out
+    assert res.step == 60
+    # without VC (a = b = 0) the prediction loss alone lets the representation shrink
+    train(tmp_path / "novc", RunConfig("vjvcr", 0, data, model, replace(tc, var_weight=0.0, cov_weight=0.0)),
+          frames, progress=False, log_every=5)
+    novc = [json.loads(ln) for ln in (tmp_path / "novc" / "metrics.jsonl").read_text().splitlines()]
+    assert novc[-1]["h_x_std_mean"] < 0.5 * log[-1]["h_x_std_mean"]
+    # the same run folder resumes as a finished run, and build_model rebuilds the video model
+    assert isinstance(build_model(RunConfig("vjvcr", 0, data, model, tc)), VideoJEPA)
+
+
+def test_discrete_latent_is_refused_for_video_models():
+    cfg = RunConfig("vjvcr", 0, SMOKE.clevrer, SMOKE.video_model, SMOKE.video_train, latent="discrete", latent_dim=5)
+    with pytest.raises(ValueError, match="sparse"):
+        build_model(cfg)
+
+
+def _ap(labels, scores):
+    """Average precision written out: mean over positives of the precision at their rank."""
+    order = np.argsort(-scores)
+    hits = labels[order]
+    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return precision[hits == 1].mean()
+
+
+def test_multilabel_map_formula_and_extremes():
+    rng = np.random.default_rng(0)
+    n_tr, n_te, k, per = 120, 60, 6, 2
+    y_tr = (rng.random((n_tr, k)) < 0.4).astype(np.uint8)
+    y_te = (rng.random((n_te, k)) < 0.4).astype(np.uint8)
+    y_te[:, 5] = 0  # a class without positives in the test split is skipped
+    clips = lambda y: SimpleNamespace(labels=y, clip_video=np.repeat(np.arange(len(y)), per))  # noqa: E731
+    tr, te = clips(y_tr), clips(y_te)
+    informative = lambda y: np.repeat(y, per, axis=0) * 2.0 + 0.3 * rng.standard_normal((len(y) * per, k))  # noqa: E731
+    res = multilabel_map(informative(y_tr), tr, informative(y_te), te)
+    assert res["classes"] == 5 and res["map"] > 95
+    want = 100 * np.mean([_ap(y_te[:, c], res["scores"][:, c]) for c in range(5)])
+    assert res["map"] == pytest.approx(want, abs=1e-9)
+    assert res["chance"] == pytest.approx(100 * y_te[:, :5].mean())
+    noise = multilabel_map(rng.standard_normal((n_tr * per, k)), tr, rng.standard_normal((n_te * per, k)), te)
+    assert abs(noise["map"] - noise["chance"]) < 20

@@ -1,0 +1,104 @@
+"""Train on several processes with torchrun (DistributedDataParallel; see vjvcr.distributed).
+
+    torchrun --nproc_per_node 4 -m vjvcr.ddp pretrain --profile paper      # Table-1 runs, 4 GPUs
+    torchrun --nproc_per_node 2 -m vjvcr.ddp pretrain --profile quick      # 2 CPU processes (gloo)
+    torchrun --nproc_per_node 4 -m vjvcr.ddp run --run-dir D --config C.json --frames F.npz
+
+Steps: ``pretrain`` (MovingMNIST Table-1 runs), ``latent`` (Table 2), ``clevrer``, ``cater``:
+each run of the step is trained in turn by all processes together, into the same run folders
+as ``python -m vjvcr.experiments``, so the analysis steps (probing, svd, ...) that follow are
+run without torchrun and find the trained runs. ``run`` trains one RunConfig (JSON, as in a
+run folder's config.json) on the ``frames`` array of an .npz or .npy file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+STEPS = ("pretrain", "latent", "clevrer", "cater", "run")
+
+
+def _frames(path: Path) -> np.ndarray:
+    if path.suffix == ".npy":
+        return np.load(path)
+    with np.load(path) as z:
+        return z["frames"]
+
+
+def _runs(step: str, ctx) -> tuple[list, Path]:
+    """(runs, dataset file) of a step; rank 0 prepares (generates, decodes) the data first."""
+    from . import experiments as ex
+    from . import video_experiments as vx
+
+    if step == "pretrain":
+        return ex.table1_runs(ctx), ex._dataset_path(ctx, "train")
+    if step == "latent":
+        return ex.latent_runs(ctx), ex._dataset_path(ctx, "stoch_train")
+    if step == "clevrer":
+        return vx.clevrer_runs(ctx), vx.clips_path(ctx, "clevrer", "train")
+    return vx.cater_runs(ctx), vx.clips_path(ctx, "cater", "train")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="torchrun --nproc_per_node N -m vjvcr.ddp", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("step", choices=STEPS)
+    p.add_argument("--profile", default="quick")
+    p.add_argument("--data", default=None, help="data and run cache (default: data/)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--variants", default=None)
+    p.add_argument("--seeds", default=None)
+    p.add_argument("--time-limit", type=float, default=None)
+    p.add_argument("--log-every", type=int, default=10, help="steps between lines of metrics.jsonl")
+    p.add_argument("--run-dir", default=None, help="with 'run': the run folder")
+    p.add_argument("--config", default=None, help="with 'run': RunConfig JSON (a config.json or its 'config')")
+    p.add_argument("--frames", default=None, help="with 'run': .npz (key 'frames') or .npy of uint8 clips")
+    a = p.parse_args(argv)
+
+    from .distributed import barrier, init, launched_by_torchrun, rank_world
+    from .latent import objective_for
+    from .train import RunConfig, train
+
+    if not launched_by_torchrun():
+        print("note: not launched by torchrun (WORLD_SIZE is 1): training in this one process", file=sys.stderr)
+    device = init(a.device) if launched_by_torchrun() else a.device
+    rank, world = rank_world()
+    if a.step == "run":
+        missing = [n for n in ("run_dir", "config", "frames") if getattr(a, n) is None]
+        if missing:
+            p.error("'run' needs " + ", ".join("--" + m.replace("_", "-") for m in missing))
+        d = json.loads(Path(a.config).read_text())
+        cfg = RunConfig.from_dict(d.get("config", d))
+        runs, frames = [(cfg, Path(a.run_dir))], _frames(Path(a.frames))
+    else:
+        from .experiments import setup
+
+        ctx = setup(a.profile, None, a.data)
+        ctx.device = device
+        ctx.variants = tuple(a.variants.split(",")) if a.variants else None
+        ctx.seeds = tuple(int(s) for s in a.seeds.split(",")) if a.seeds else None
+        if rank == 0:
+            runs, path = _runs(a.step, ctx)  # generates and caches the data once
+        barrier()
+        if rank != 0:
+            runs, path = _runs(a.step, ctx)  # reads the cache rank 0 wrote
+        frames = _frames(path)
+    for cfg, run_dir in runs:
+        res = train(run_dir, cfg, frames, device=device, objective=objective_for(cfg), time_limit=a.time_limit,
+                    progress=True, log_every=a.log_every)
+        if rank == 0:
+            print(f"[vjvcr.ddp] {Path(run_dir).name}: step {res.step}, {res.seconds:.0f} s on {world} process(es)",
+                  flush=True)
+    if launched_by_torchrun():
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

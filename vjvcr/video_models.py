@@ -1,0 +1,125 @@
+"""Models for CLEVRER and CATER: a SimVP-style convolutional encoder and a small transformer predictor.
+
+The paper used a SimVP encoder and a Swin-Transformer predictor. Here the encoder follows
+SimVP's spatial encoder (3x3 convolutions with GroupNorm and SiLU, stride 2 every other
+layer) applied to each RGB frame, then flattens its 4x4 map into one d-vector per frame; the
+predictor is a plain pre-norm transformer over time tokens (Swin's shifted windows matter
+for spatial token grids, which these per-frame vectors are not). The interface is the one of
+``vjvcr.models.VJVCR`` (``encoder``, ``predictor``, ``decoder``, ``split``), so the same losses,
+training loop, probes and latent inference serve every dataset.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .config import VideoDataConfig, VideoModelConfig
+
+
+def conv_sc(c_in: int, c_out: int, stride: int, *, transpose: bool = False) -> nn.Sequential:
+    """SimVP's ConvSC block: a 3x3 convolution (or a 4x4 stride-2 transposed one), GroupNorm, SiLU."""
+    conv = (nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1) if transpose
+            else nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1))
+    return nn.Sequential(conv, nn.GroupNorm(2, c_out), nn.SiLU(inplace=True))
+
+
+def _num_down(size: int) -> int:
+    n = int(round(math.log2(size / 4)))
+    if size < 8 or 4 * 2 ** n != size:
+        raise ValueError(f"frame size {size} must be 4 times a power of 2 (8, 16, 32, 64, 128, ...)")
+    return n
+
+
+class VideoEncoder(nn.Module):
+    """Frames [B, T, C, H, W] -> h [B, T, d]: stride-1 stem, stride-2 blocks down to 4x4, flatten, linear."""
+
+    def __init__(self, cfg: VideoModelConfig, *, size: int, in_channels: int = 3):
+        super().__init__()
+        c1, c2 = cfg.channels
+        n = _num_down(size)
+        layers, c = [conv_sc(in_channels, c1, 1)], c1
+        for k in range(n):
+            out = c1 if k < n // 2 else c2
+            layers += [conv_sc(c, out, 2), conv_sc(out, out, 1)] if k == n - 1 else [conv_sc(c, out, 2)]
+            c = out
+        self.conv = nn.Sequential(*layers)
+        self.proj = nn.Linear(c * 16, cfg.dim)
+        self.dim = cfg.dim
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        b, t = frames.shape[:2]
+        f = self.conv(frames.reshape(b * t, *frames.shape[2:]))
+        return self.proj(f.flatten(1)).reshape(b, t, self.dim)
+
+
+class TransformerPredictor(nn.Module):
+    """h_x [B, T_x, d] (+ z) -> h~_y [B, T_y, d]: learned queries for the target steps attend to h_x.
+
+    Tokens: the T_x input states, then T_y learned query tokens (each with a learned position
+    embedding), then, with ``latent_dim > 0``, one token made from z by a linear map. The
+    outputs at the query tokens, after a final LayerNorm and linear layer, are the predictions.
+    """
+
+    def __init__(self, cfg: VideoModelConfig, *, num_input: int, num_target: int, latent_dim: int = 0):
+        super().__init__()
+        d = cfg.dim
+        self.num_input, self.num_target, self.dim, self.latent_dim = num_input, num_target, d, latent_dim
+        self.num_heads = 1  # one output head (the discrete-latent heads live in vjvcr.models.Predictor)
+        self.pos = nn.Parameter(torch.randn(1, num_input + num_target, d) * 0.02)
+        self.queries = nn.Parameter(torch.randn(1, num_target, d) * 0.02)
+        self.z_proj = nn.Linear(latent_dim, d) if latent_dim else None
+        layer = nn.TransformerEncoderLayer(d, cfg.heads, dim_feedforward=cfg.mlp_ratio * d, dropout=0.0,
+                                           activation="gelu", batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(layer, cfg.depth, enable_nested_tensor=False)
+        self.out = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, d))
+
+    def forward(self, h_x: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        b = h_x.shape[0]
+        tokens = [h_x + self.pos[:, :self.num_input], self.queries.expand(b, -1, -1) + self.pos[:, self.num_input:]]
+        if self.z_proj is not None:
+            if z is None:
+                z = h_x.new_zeros(b, self.latent_dim)
+            tokens.append(self.z_proj(z)[:, None])
+        out = self.blocks(torch.cat(tokens, dim=1))
+        return self.out(out[:, self.num_input:self.num_input + self.num_target])
+
+
+class VideoDecoder(nn.Module):
+    """h [B, T, d] -> frames [B, T, C, H, W] in [0, 1]: linear to a 4x4 map, transposed ConvSC blocks up."""
+
+    def __init__(self, cfg: VideoModelConfig, *, size: int, out_channels: int = 3):
+        super().__init__()
+        c1, c2 = cfg.channels
+        n = _num_down(size)
+        self.c = c2
+        self.inp = nn.Linear(cfg.dim, c2 * 16)
+        layers, c = [], c2
+        for k in range(n):
+            out = c2 if k < n - n // 2 - 1 else c1
+            layers.append(conv_sc(c, out, 2, transpose=True))
+            c = out
+        layers.append(nn.Conv2d(c, out_channels, 1))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        b, t, _ = h.shape
+        x = self.inp(h).reshape(b * t, self.c, 4, 4)
+        y = torch.sigmoid(self.layers(x))
+        return y.reshape(b, t, *y.shape[1:])
+
+
+class VideoJEPA(nn.Module):
+    """Encoder, transformer predictor and (optional) decoder for RGB video clips."""
+
+    def __init__(self, model: VideoModelConfig, data: VideoDataConfig, *, decoder: bool = True, latent_dim: int = 0):
+        super().__init__()
+        self.num_input, self.model_config = data.num_input, model
+        self.encoder = VideoEncoder(model, size=data.size, in_channels=data.channels)
+        self.predictor = TransformerPredictor(model, num_input=data.num_input,
+                                              num_target=data.num_frames - data.num_input, latent_dim=latent_dim)
+        self.decoder = VideoDecoder(model, size=data.size, out_channels=data.channels) if decoder else None
+
+    def split(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return clip[:, :self.num_input], clip[:, self.num_input:]
