@@ -118,3 +118,16 @@ def test_relaxed_winner_takes_all_trains_every_head(clip, eps):
     else:
         assert (per_head > 0).all()
     assert terms["zero_fraction"].item() == pytest.approx(0.8)
+
+
+def test_relative_l1_weight_is_lam_times_the_mean_energy_at_zero(clip):
+    model, _ = model_for("vjvcr_dec", "sparse", 20)
+    x, y = model.split(clip)
+    with torch.no_grad():
+        h_x, h_y = model.encoder(x), model.encoder(y)
+        e0 = sample_energy(model, VARIANTS["vjvcr_dec"], h_x, h_y, y, torch.zeros(16, 20), g=1.0).mean().item()
+    lam = 1e-3
+    rel = infer_sparse(model, VARIANTS["vjvcr_dec"], h_x, h_y, y, lam=lam, g=1.0, steps=15, relative=True)
+    absolute = infer_sparse(model, VARIANTS["vjvcr_dec"], h_x, h_y, y, lam=lam * e0, g=1.0, steps=15)
+    assert (rel != 0).any() and torch.equal(rel, absolute)
+    assert not torch.equal(rel, infer_sparse(model, VARIANTS["vjvcr_dec"], h_x, h_y, y, lam=lam, g=1.0, steps=15))

@@ -102,3 +102,15 @@ def test_multilabel_map_formula_and_extremes():
     assert res["chance"] == pytest.approx(100 * y_te[:, :5].mean())
     noise = multilabel_map(rng.standard_normal((n_tr * per, k)), tr, rng.standard_normal((n_te * per, k)), te)
     assert abs(noise["map"] - noise["chance"]) < 20
+
+
+def test_probe_with_penalty_chosen_on_the_training_set():
+    from vjvcr.probes import linear_probe
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 50))
+    y = x[:, 0] - 0.5 * x[:, 1] + 0.1 * rng.standard_normal(300)
+    res = linear_probe(x[:200], y[:200], x[200:], y[200:], alpha=(0.1, 1.0, 1e5))
+    assert res["r2"] > 0.9 and res["alpha"] in (0.1, 1.0)
+    noise = linear_probe(x[:200], rng.standard_normal(200), x[200:], rng.standard_normal(100), alpha=(0.1, 1e5))
+    assert noise["alpha"] == 1e5  # nothing to learn: the largest penalty, a near-constant prediction
