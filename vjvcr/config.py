@@ -216,7 +216,7 @@ QUICK = Profile(
     cater=VideoDataConfig(size=32, num_input=4, num_frames=8, stride=3, start=0, clips_per_video=3,
                           num_train=210, num_test=90, twin_frames=90, twin_width=64, twin_height=48),
     video_model=VideoModelConfig(channels=(8, 32), dim=64, depth=2, heads=4),
-    video_train=TrainConfig(steps=300, batch_size=64, lr=2e-3, warmup_steps=20, var_weight=1.0, cov_weight=1.0,
+    video_train=TrainConfig(steps=200, batch_size=64, lr=2e-3, warmup_steps=20, var_weight=1.0, cov_weight=1.0,
                             pix_weight=1.0, checkpoint_every=100, num_snapshots=2),
     cater_latent=CaterConfig(latent_dim=16, fista_steps_train=2, fista_steps_infer=30, steps=150),
 )
