@@ -232,7 +232,7 @@ CATER_LABELS = {"vjvcr": "VJ-VCR z*", "gen": "Generative z*", "random": "random 
 
 
 def fig2_cater(per_seed: pd.DataFrame, agg: pd.DataFrame, *, source: str = "twin"):
-    """Fig. 2: mAP of the linear classifier on z* (ours: bars with seeds as dots; the paper's: diamonds)."""
+    """Fig. 2: mAP of the linear classifier on z* (ours: bars with each seed as a dot; the paper's: hatched bars)."""
     fig, ax = plt.subplots(figsize=(5, 3.2))
     order = [m for m in ("vjvcr", "gen", "random") if m in set(agg["model"])]
     xs = np.arange(len(order))
