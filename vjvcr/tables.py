@@ -177,7 +177,8 @@ def render_table2(table2: pd.DataFrame, profile: str = "?") -> str:
 
 def render_fig2(agg: pd.DataFrame, profile: str = "?") -> str:
     """Fig. 2's numbers in Markdown (ours ± std (paper)), chance beside them, and claim 6's direction."""
-    names = {"vjvcr": "VJ-VCR z*", "gen": "Generative z*", "random": "random z"}
+    from .plots import CATER_LABELS as names
+
     a = agg.set_index("model")
     lines = ["| z from | seeds | mAP (%) | chance (%) |", "|---|---|---|---|"]
     for m, r in a.iterrows():

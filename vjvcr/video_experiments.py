@@ -69,6 +69,7 @@ def clips_path(ctx, name: str, split: str) -> Path:
 def load_video_clips(ctx, name: str, split: str):
     """Decoded clips of one split (ClevrerClips or CaterClips), from the cache or the video files."""
     from .data import cater, clevrer
+    from .data.video import load_clips, save_clips
 
     path = clips_path(ctx, name, split)
     if path in _CLIPS:
@@ -76,7 +77,7 @@ def load_video_clips(ctx, name: str, split: str):
     cls = clevrer.ClevrerClips if name == "clevrer" else cater.CaterClips
     if path.exists():
         try:
-            _CLIPS[path] = clevrer.load_clips(path, cls)
+            _CLIPS[path] = load_clips(path, cls)
             return _CLIPS[path]
         except Exception as err:  # an interrupted write: decode again
             import warnings
@@ -93,7 +94,7 @@ def load_video_clips(ctx, name: str, split: str):
                                 stride=v.stride, clips_per_video=v.clips_per_video, max_videos=limit,
                                 progress=True)
     ds.clips.meta["source"] = kind
-    clevrer.save_clips(ds.clips, path)
+    save_clips(ds.clips, path)
     _CLIPS[path] = ds.clips
     return ds.clips
 
@@ -211,19 +212,6 @@ def cater_runs(ctx, seeds=None) -> list:
     return runs
 
 
-def infer_clips(model, cfg, frames, *, lam, steps, step_size, dev, batch_size=128) -> np.ndarray:
-    import torch
-
-    from .latent import infer
-    from .models import to_float_frames
-
-    out = []
-    for s in range(0, len(frames), batch_size):
-        clip = to_float_frames(torch.as_tensor(frames[s:s + batch_size]).to(dev))
-        out.append(infer(model, cfg, clip, lam=lam, steps=steps, step_size=step_size).cpu())
-    return torch.cat(out).numpy()
-
-
 def multilabel_map(z_train, train_clips, z_test, test_clips, *, c: float = 1.0) -> dict:
     """Linear multi-label classifier on z* (one logistic regression per class), scored by mAP.
 
@@ -259,7 +247,7 @@ def run_cater(ctx):
     import pandas as pd
 
     from . import plots
-    from .experiments import train_runs
+    from .experiments import infer_all, train_runs
     from .paper import FIG2
     from .train import load_model, pick_device
 
@@ -272,8 +260,9 @@ def run_cater(ctx):
     rows = []
     for cfg, run_dir in runs:
         model = load_model(run_dir, cfg, device=dev)
-        kw = dict(lam=cl.lam_train, steps=cl.fista_steps_infer, step_size=cl.step_size, dev=dev)
-        z_tr, z_te = infer_clips(model, cfg, tr.frames, **kw), infer_clips(model, cfg, te.frames, **kw)
+        # batches of 128: the relative L1 weight uses each batch's mean energy at z = 0
+        kw = dict(lam=cl.lam_train, steps=cl.fista_steps_infer, step_size=cl.step_size, dev=dev, batch_size=128)
+        z_tr, z_te = infer_all(model, cfg, tr.frames, **kw), infer_all(model, cfg, te.frames, **kw)
         res = multilabel_map(z_tr, tr, z_te, te, c=cl.logistic_c)
         rows.append(dict(model=cfg.variant, seed=cfg.seed, map=res["map"], chance=res["chance"],
                          classes=res["classes"], zero_fraction=float((z_te == 0).mean())))

@@ -23,13 +23,12 @@ triples; real list files carry CATER's own ids and the loader only reads them.
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .video import VideoDecodeError, read_frames, write_video
+from .video import VideoDecodeError, read_frames, report_skipped, write_video
 
 TASK1_CLASSES = (
     ("sphere", "slide"), ("sphere", "pick_place"), ("spl", "slide"), ("spl", "pick_place"), ("spl", "rotate"),
@@ -400,11 +399,7 @@ class CaterDataset:
             labels.append(row)
             names.append(name)
             frames.append(clip)
-        if skipped:
-            warnings.warn(f"CATER {split}: skipped {len(skipped)} of {len(entries)} videos that could not be "
-                          f"decoded (first: {skipped[0][1]})")
-        if not frames:
-            raise RuntimeError(f"no decodable CATER {split} video under {root} ({len(skipped)} skipped)")
+        report_skipped(f"CATER {split}", skipped, total=len(entries), kept=len(frames), root=root)
         self.clips = CaterClips(np.concatenate(frames), np.array(clip_video), np.stack(labels), np.array(names),
                                 skipped, meta=dict(root=str(root), split=split, task=task, size=size,
                                                    num_frames=num_frames, stride=stride,

@@ -29,13 +29,12 @@ renderer (Blender, perspective camera) was never released; the twin draws flat s
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .video import VideoDecodeError, read_frames, write_video
+from .video import VideoDecodeError, read_frames, report_skipped, write_video
 
 SHAPES = ("cube", "sphere", "cylinder")
 MATERIALS = ("metal", "rubber")
@@ -151,9 +150,8 @@ def simulate_scene(rng: np.random.Generator, *, num_frames: int, num_objects: tu
                         vel[j] += approach * n
                         collisions.append({"object_ids": [int(i), int(j)], "frame_id": f,
                                            "location": [*((pos[i] + pos[j]) / 2).round(6).tolist(), RADIUS]})
+        # (objects not yet entered wait at their entry point: pos is only moved while active)
         positions[f], velocities[f], entered[f] = pos, np.where(active[:, None], vel, 0.0), active
-        # objects not yet entered wait at their entry point
-        positions[f][~active] = start_pos[~active]
     return Scene(positions, velocities, entered, collisions,
                  shapes=[SHAPES[i] for i in rng.integers(0, 3, k)],
                  colors=[list(COLORS)[i] for i in rng.integers(0, 8, k)],
@@ -216,7 +214,7 @@ def render(scene: Scene, *, width: int = 480, height: int = 320) -> np.ndarray:
             if scene.materials[i] == "metal":  # a specular highlight
                 shade = shade + 0.6 * np.exp(-((dx + 0.25 * RADIUS) ** 2 + (dy - 0.25 * RADIUS) ** 2) / (0.02 * RADIUS))
             pix = np.clip(colour * np.asarray(shade, dtype=np.float32)[..., None], 0, 255)
-            img = np.where(mask[..., None], pix if pix.ndim == 3 else np.broadcast_to(pix, img.shape), img)
+            img = np.where(mask[..., None], pix, img)
         out[f] = np.clip(img, 0, 255).astype(np.uint8)
     return out
 
@@ -344,11 +342,7 @@ class ClevrerDataset:
             frames.append(clip)
             speeds.append(label)
             ids.append(index)
-        if skipped:
-            warnings.warn(f"CLEVRER {split}: skipped {len(skipped)} of {len(videos)} videos "
-                          f"(first: {skipped[0][0]}: {skipped[0][1]})")
-        if not frames:
-            raise RuntimeError(f"no usable CLEVRER {split} video under {root} ({len(skipped)} skipped)")
+        report_skipped(f"CLEVRER {split}", skipped, total=len(videos), kept=len(frames), root=root)
         self.clips = ClevrerClips(np.stack(frames), np.array(speeds), np.array(ids), skipped,
                                   meta=dict(root=str(root), split=split, size=size, num_frames=num_frames,
                                             stride=stride, start=start, speed_units="location units per frame"))
@@ -365,21 +359,3 @@ class ClevrerDataset:
 
         clip = torch.from_numpy(self.clips.frames[i]).permute(0, 3, 1, 2).float() / 255
         return clip, float(self.clips.speed[i])
-
-
-def save_clips(clips, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {k: v for k, v in vars(clips).items() if isinstance(v, np.ndarray)}
-    meta = dict(clips.meta, skipped=clips.skipped)
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
-    tmp.replace(path)
-
-
-def load_clips(path: Path, cls=ClevrerClips):
-    with np.load(path) as z:
-        meta = json.loads(str(z["meta"]))
-        arrays = {k: z[k] for k in z.files if k != "meta"}
-    skipped = [tuple(s) for s in meta.pop("skipped", [])]
-    return cls(**arrays, skipped=skipped, meta=meta)

@@ -6,6 +6,8 @@ aspect ratio is not kept (480x320 CLEVRER and 320x240 CATER frames are squeezed)
 """
 from __future__ import annotations
 
+import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -86,3 +88,31 @@ def read_frames(path: str | Path, *, indices=None, size: int | None = None) -> n
         pos = {k: i for i, k in enumerate(wanted)}
         out = out[[pos[int(i)] for i in indices]]
     return _resize(out, size) if size else out
+
+
+def report_skipped(what: str, skipped: list, *, total: int, kept: int, root) -> None:
+    """Warn once about the videos a loader skipped, ``(file, reason)``; fail when none was usable."""
+    if skipped:
+        warnings.warn(f"{what}: skipped {len(skipped)} of {total} videos (first: {skipped[0][0]}: {skipped[0][1]})")
+    if not kept:
+        raise RuntimeError(f"no usable {what} video under {root} ({len(skipped)} skipped)")
+
+
+def save_clips(clips, path: Path) -> None:
+    """Cache a loader's decoded clips (every array field, plus meta and the skipped list) as .npz."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {k: v for k, v in vars(clips).items() if isinstance(v, np.ndarray)}
+    meta = dict(clips.meta, skipped=clips.skipped)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
+    tmp.replace(path)
+
+
+def load_clips(path: Path, cls):
+    """The inverse of ``save_clips`` for a clips dataclass ``cls`` (ClevrerClips, CaterClips)."""
+    with np.load(path) as z:
+        meta = json.loads(str(z["meta"]))
+        arrays = {k: z[k] for k in z.files if k != "meta"}
+    skipped = [tuple(s) for s in meta.pop("skipped", [])]
+    return cls(**arrays, skipped=skipped, meta=meta)
