@@ -51,6 +51,20 @@ for nb in ${only[@]+"${only[@]}"}; do
     echo "error: no notebook matches '$nb'. Notebooks: $(cd notebooks && ls [0-9]*.ipynb | tr '\n' ' ')" >&2; exit 2; }
 done
 [ -n "$out" ] || { [ "$profile" = quick ] && out=figures || out="figures/$profile"; }
+check_folder() {  # check_folder OPTION PATH: an existing writable folder, or a new one in a writable folder
+  local where="$2"
+  if [ -e "$2" ]; then
+    [ -d "$2" ] || { echo "error: $1 '$2' is a file, not a folder; give a folder path" >&2; exit 2; }
+  else
+    where="$(dirname -- "$2")"
+    [ -d "$where" ] || { echo "error: $1 '$2' is under a missing folder '$where'; create that folder first or give another path" >&2; exit 2; }
+  fi
+  local probe  # a folder made and removed again: root passes 'test -w' even where nothing can be created
+  probe="$(mktemp -d "$where/.vjvcr-write-test-XXXXXX" 2>/dev/null)" && rmdir "$probe" \
+    || { echo "error: $1 '$2' is not writable ('$where'); give a folder you can write to" >&2; exit 2; }
+}
+check_folder --out "$out"
+check_folder --data "$data"
 
 source scripts/ensure_env.sh
 args=(--profile "$profile" --out "$out" --data "$data")

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from vjvcr.config import get_profile  # noqa: E402
 from vjvcr.losses import VARIANTS, energy  # noqa: E402
-from vjvcr.train import RunConfig, build_model, pick_device  # noqa: E402
+from vjvcr.device import pick_device  # noqa: E402
+from vjvcr.train import RunConfig, build_model  # noqa: E402
 
 
 def sync(dev):

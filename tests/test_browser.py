@@ -137,8 +137,8 @@ def test_slider_changes_the_prediction_in_jupyterlab(lab, tmp_path):
             handle = page.locator(".widget-slider .noUi-handle:visible").first
             expect(handle).to_be_visible(timeout=240_000)  # the last cell drew the explorer
             images = page.locator(".jupyter-widgets.widget-image:visible")
-            expect(images).to_have_count(3, timeout=30_000)
-            prediction = images.nth(2)  # input frames, target frames, predicted frames
+            expect(images).to_have_count(1, timeout=30_000)
+            prediction = images.nth(0)  # one grid: inputs and targets above, predictions below
             before_src, before_png = prediction.get_attribute("src"), prediction.screenshot()
 
             value = handle.get_attribute("aria-valuenow")

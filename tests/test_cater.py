@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from vjvcr.data import cater
-from vjvcr.data.cater import CaterDataset, generate_cater, labels_from_scene, plan_scene, read_list
+from vjvcr.data.cater import CaterDataset, labels_from_scene, read_list
+from vjvcr.data.cater_twin import generate_cater, plan_scene
 
 # CATER's task-1 table, written out again here
 TABLE = {("sphere", "slide"): 0, ("sphere", "pick_place"): 1, ("spl", "slide"): 2, ("spl", "pick_place"): 3,

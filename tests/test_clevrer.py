@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from vjvcr.data import clevrer
-from vjvcr.data.clevrer import RADIUS, ClevrerDataset, generate_clevrer, simulate_scene
+from vjvcr.data.clevrer import RADIUS, ClevrerDataset
+from vjvcr.data.clevrer_twin import generate_clevrer, simulate_scene
 
 
 def busy_scenes(n=40):

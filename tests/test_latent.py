@@ -101,6 +101,30 @@ def test_slider_callback_gives_frames_that_change_with_z():
     assert panel.sliders[0].value == 2.0 and panel.predict_image.value == before
 
 
+def test_explorer_grid_aligns_frames_in_time_at_one_scale():
+    from PIL import Image
+    import io
+
+    from vjvcr.widgets import frame_grid, grid_png
+
+    h, w = 8, 6
+    inputs = np.stack([np.full((h, w), 0.1 * (k + 1)) for k in range(3)])
+    targets = np.stack([np.full((h, w), 0.2 + 0.05 * k) for k in range(12)])
+    preds = targets[::-1].copy()
+    grid = frame_grid(inputs, targets, preds, gap=1, split=3)
+    assert grid.shape == (2 * h + 1, 15 * w + 14 * 1 + 3)  # 15 columns; one wider gap after the inputs
+    col = lambda k: k * (w + 1) + (2 if k >= 3 else 0)  # noqa: E731  left edge of time step k
+    for k in range(3):  # inputs on top, nothing under them
+        assert np.allclose(grid[:h, col(k):col(k) + w], inputs[k])
+        assert np.allclose(grid[h + 1:, col(k):col(k) + w], 0.5)
+    for k in range(12):  # target k on top, its prediction right under it, the same size
+        assert np.allclose(grid[:h, col(3 + k):col(3 + k) + w], targets[k])
+        assert np.allclose(grid[h + 1:, col(3 + k):col(3 + k) + w], preds[k])
+    png = Image.open(io.BytesIO(grid_png(grid, width=1000)))
+    scale = 1000 // grid.shape[1]
+    assert png.size == (grid.shape[1] * scale, grid.shape[0] * scale) and png.size[0] <= 1000
+
+
 @pytest.mark.parametrize("eps", [0.0, 0.05])
 def test_relaxed_winner_takes_all_trains_every_head(clip, eps):
     """Hard argmin: heads that win no clip get no gradient. Relaxed: every head learns."""

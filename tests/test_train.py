@@ -107,3 +107,46 @@ def test_linear_probe_recovers_a_linear_target_and_not_noise():
     assert good["r2"] > 0.99 and good["mse"] < 0.01
     noise = linear_probe(rng.normal(size=(1500, 10)), y[:1500], rng.normal(size=(500, 10)), y[1500:])
     assert noise["r2"] < 0.05 and noise["mse"] > 0.9
+
+
+def _hold_lock(run_dir):
+    """A second process that takes the run folder's lock and keeps it until killed."""
+    import subprocess
+    import sys
+
+    code = ("import sys, time\nfrom vjvcr.runlock import run_lock\n"
+            "with run_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(run_dir)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_a_second_process_cannot_train_the_same_run_folder(tmp_path, clips):
+    from vjvcr.runlock import RunLockedError
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    holder = _hold_lock(run_dir)
+    try:
+        with pytest.raises(RunLockedError, match=f"process {holder.pid}"):
+            train(run_dir, cfg(steps=4), clips.frames, progress=False)
+        assert not (run_dir / "metrics.jsonl").exists() and not (run_dir / "config.json").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    res = train(run_dir, cfg(steps=4), clips.frames, progress=False)  # the killed holder's lock is taken over
+    assert res.step == 4
+
+
+def test_the_lock_is_released_after_training_and_after_an_error(tmp_path, clips):
+    from vjvcr.runlock import run_lock
+
+    run_dir = tmp_path / "run"
+    train(run_dir, cfg(steps=2), clips.frames, progress=False)
+    with pytest.raises(ConfigMismatchError):
+        train(run_dir, cfg(steps=2, lr=1.0), clips.frames, progress=False)
+    with run_lock(run_dir):  # free again in this process
+        pass
+    holder = _hold_lock(run_dir)  # and in another
+    holder.kill()
+    holder.wait()

@@ -8,7 +8,7 @@ import torch
 from vjvcr.config import SMOKE, TrainConfig, VideoDataConfig, VideoModelConfig
 from vjvcr.models import to_float_frames
 from vjvcr.train import RunConfig, build_model, train
-from vjvcr.video_experiments import multilabel_map
+from vjvcr.steps.cater import multilabel_map
 from vjvcr.video_models import VideoJEPA
 
 
@@ -39,7 +39,7 @@ def test_to_float_frames_colour_layout():
 
 
 def clevrer_frames(n=96, size=16, frames=6):
-    from vjvcr.data.clevrer import render, simulate_scene
+    from vjvcr.data.clevrer_twin import render, simulate_scene
     from vjvcr.data.video import _resize
 
     out = []

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cli
+from .config import PROFILES
+
 STEPS = ("pretrain", "latent", "clevrer", "cater", "run")
 
 
@@ -31,28 +34,29 @@ def _frames(path: Path) -> np.ndarray:
 
 def _runs(step: str, ctx) -> tuple[list, Path]:
     """(runs, dataset file) of a step; rank 0 prepares (generates, decodes) the data first."""
-    from . import experiments as ex
-    from . import video_experiments as vx
+    from .steps import cater, clevrer, latent, pretrain
+    from .steps.common import dataset_path
+    from .steps.video_clips import clips_path
 
     if step == "pretrain":
-        return ex.table1_runs(ctx), ex._dataset_path(ctx, "train")
+        return pretrain.table1_runs(ctx), dataset_path(ctx, "train")
     if step == "latent":
-        return ex.latent_runs(ctx), ex._dataset_path(ctx, "stoch_train")
+        return latent.latent_runs(ctx), dataset_path(ctx, "stoch_train")
     if step == "clevrer":
-        return vx.clevrer_runs(ctx), vx.clips_path(ctx, "clevrer", "train")
-    return vx.cater_runs(ctx), vx.clips_path(ctx, "cater", "train")
+        return clevrer.clevrer_runs(ctx), clips_path(ctx, "clevrer", "train")
+    return cater.cater_runs(ctx), clips_path(ctx, "cater", "train")
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="torchrun --nproc_per_node N -m vjvcr.ddp", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.OneLineParser(prog="torchrun --nproc_per_node N -m vjvcr.ddp", description=__doc__,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("step", choices=STEPS)
-    p.add_argument("--profile", default="quick")
+    p.add_argument("--profile", default="quick", choices=list(PROFILES))
     p.add_argument("--data", default=None, help="data and run cache (default: data/)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--variants", default=None)
-    p.add_argument("--seeds", default=None)
-    p.add_argument("--time-limit", type=float, default=None)
+    p.add_argument("--device", default=None, type=cli.device, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--variants", default=None, type=cli.variants)
+    p.add_argument("--seeds", default=None, type=cli.seeds)
+    p.add_argument("--time-limit", type=cli.time_limit, default=None)
     p.add_argument("--log-every", type=int, default=10, help="steps between lines of metrics.jsonl")
     p.add_argument("--run-dir", default=None, help="with 'run': the run folder")
     p.add_argument("--config", default=None, help="with 'run': RunConfig JSON (a config.json or its 'config')")
@@ -75,12 +79,13 @@ def main(argv=None) -> int:
         cfg = RunConfig.from_dict(d.get("config", d))
         runs, frames = [(cfg, Path(a.run_dir))], _frames(Path(a.frames))
     else:
-        from .experiments import setup
+        from .steps.common import setup
 
-        ctx = setup(a.profile, None, a.data)
-        ctx.device = device
-        ctx.variants = tuple(a.variants.split(",")) if a.variants else None
-        ctx.seeds = tuple(int(s) for s in a.seeds.split(",")) if a.seeds else None
+        try:
+            ctx = setup(a.profile, None, a.data)
+        except cli.UsageError as err:
+            cli.fail(str(err), "vjvcr.ddp")
+        ctx.device, ctx.variants, ctx.seeds = device, a.variants, a.seeds
         if rank == 0:
             runs, path = _runs(a.step, ctx)  # generates and caches the data once
         barrier()

@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from .config import config_hash
-from .models import Decoder, to_float_frames
-from .train import _atomic_save, batch_indices, load_checkpoint, pick_device
+from .device import pick_device
+from .models import Decoder, clip_batches, to_float_frames
+from .train import _atomic_save, batch_indices, load_checkpoint
 
 
 def fit_posthoc_decoder(model, frames: np.ndarray, *, steps: int, batch_size: int, lr: float, seed: int,
@@ -71,8 +72,7 @@ def reconstruct(model, frames: np.ndarray, *, decoder=None, batch_size: int = 12
         raise ValueError("this model has no decoder: fit one with fit_posthoc_decoder first")
     decoder = decoder.to(device).eval()
     out = []
-    for s in range(0, len(frames), batch_size):
-        clip = to_float_frames(torch.as_tensor(frames[s:s + batch_size]).to(device))
+    for clip in clip_batches(frames, batch_size, device):
         x, _ = model.split(clip)
         out.append(decoder(model.predictor(model.encoder(x)))[:, :, 0].float().cpu().numpy())
     return np.concatenate(out)

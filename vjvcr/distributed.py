@@ -38,7 +38,7 @@ def launched_by_torchrun() -> bool:
 
 def init(device: str | None = None) -> str:
     """Join the process group torchrun set up (gloo on CPU, NCCL on CUDA); returns the device to use."""
-    from .train import pick_device
+    from .device import pick_device
 
     dev = pick_device(device)
     local = int(os.environ.get("LOCAL_RANK", "0"))

@@ -212,6 +212,15 @@ def infer(model, cfg, clip, *, lam: float = 0.0, steps: int = 50, step_size: flo
                         step_size=step_size, relative=relative)
 
 
+def infer_all(model, cfg, frames, *, lam: float = 0.0, steps: int = 30, step_size: float = 100.0,
+              device="cpu", batch_size: int = 256):
+    """z* [N, dim] for uint8 clips [N, T, ...], inferred batch by batch (see ``infer``)."""
+    from .models import clip_batches
+
+    return torch.cat([infer(model, cfg, clip, lam=lam, steps=steps, step_size=step_size).cpu()
+                      for clip in clip_batches(frames, batch_size, device)]).numpy()
+
+
 def calibrate_lambda(model, cfg, clip, target_zero_fraction: float, *, steps: int = 30, step_size: float = 100.0,
                      iters: int = 8, lo: float = 1e-5, hi: float = 1.0) -> tuple[float, float]:
     """Bisection on log(lam) so that the fraction of zeros in z* is close to the target."""

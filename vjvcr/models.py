@@ -157,3 +157,9 @@ def to_float_frames(frames_uint8: torch.Tensor) -> torch.Tensor:
     if frames_uint8.dim() == 5:
         return frames_uint8.permute(0, 1, 4, 2, 3).float().div_(255.0)
     return frames_uint8.unsqueeze(2).float().div_(255.0)
+
+
+def clip_batches(frames, batch_size: int, device="cpu"):
+    """Float clips [b, T, C, H, W] on ``device``, batch by batch, from uint8 clips [N, T, H, W(, C)]."""
+    for s in range(0, len(frames), batch_size):
+        yield to_float_frames(torch.as_tensor(frames[s:s + batch_size]).to(device))

@@ -15,7 +15,7 @@ from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .models import to_float_frames
+from .models import clip_batches
 
 FEATURES = ("h_x", "pred", "h_y")  # what can be probed: input states, predicted states, target states
 
@@ -26,8 +26,7 @@ def encode(model, frames: np.ndarray, *, batch_size: int = 256, device: str | to
     """Flattened representations of uint8 clips [N, T, H, W]: {name: [N, T_name * d]}."""
     model = model.to(device).eval()
     out: dict[str, list] = {k: [] for k in features}
-    for s in range(0, len(frames), batch_size):
-        clip = to_float_frames(torch.as_tensor(frames[s:s + batch_size]).to(device))
+    for clip in clip_batches(frames, batch_size, device):
         x, y = model.split(clip)
         h_x = model.encoder(x)
         got = {"h_x": h_x}
@@ -49,8 +48,7 @@ def calibrate_batchnorm(model, frames: np.ndarray, *, batches: int = 8, batch_si
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the calibration batches
     model.to(device).train()
-    for s in range(0, min(len(frames), batches * batch_size), batch_size):
-        clip = to_float_frames(torch.as_tensor(frames[s:s + batch_size]).to(device))
+    for clip in clip_batches(frames[:batches * batch_size], batch_size, device):
         x, y = model.split(clip)
         model.encoder(x)
         model.encoder(y)

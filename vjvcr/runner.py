@@ -5,17 +5,19 @@
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from importlib import metadata
 from pathlib import Path
 
+from . import cli
 from .config import PROFILES, get_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,6 +99,17 @@ def environment_record() -> dict:
                 device=device, git_commit=git_commit())
 
 
+def kernel_config(socket_dir: str):
+    """Kernels talk over local IPC sockets in ``socket_dir``, not TCP.
+
+    Over TCP every kernel logs that its traffic is unencrypted (seven times a ``./run_all.sh``);
+    IPC sockets are files only this user can reach, so there is nothing to warn about.
+    """
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(socket_dir) / "kernel")}})
+
+
 def _write_json(path: Path, obj) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(obj, indent=2, default=str))
@@ -120,6 +133,7 @@ def run(profile_name: str, out: Path, data: Path, only: list[str] | None = None)
                     **environment_record(), notebooks=records)
     status = 0
     t_all = time.perf_counter()
+    sockets = tempfile.mkdtemp(prefix="vjvcr-kernel-")
     for book in books:
         target = out / "notebooks" / book.name
         print(f"[run_all] {book.stem} (profile {profile.name}) ...", flush=True)
@@ -129,7 +143,7 @@ def run(profile_name: str, out: Path, data: Path, only: list[str] | None = None)
             try:
                 pm.execute_notebook(str(book), str(target), cwd=str(NOTEBOOKS), progress_bar=False,
                                     parameters=dict(profile=profile.name, out_dir=str(out),
-                                                    data_dir=str(data)))
+                                                    data_dir=str(data)), config=kernel_config(sockets))
             except pm.PapermillExecutionError as err:
                 error = dict(cell_index=err.cell_index, execution_count=err.exec_count,
                              error=f"{err.ename}: {err.evalue}")
@@ -149,6 +163,7 @@ def run(profile_name: str, out: Path, data: Path, only: list[str] | None = None)
                   f"[run_all] the executed copy with the full traceback is {target}", file=sys.stderr)
             status = 1
             break
+    shutil.rmtree(sockets, ignore_errors=True)
     manifest["total_wall_s"] = round(time.perf_counter() - t_all, 1)
     summary = out / "data_summary.json"
     if summary.exists():
@@ -166,13 +181,18 @@ def run(profile_name: str, out: Path, data: Path, only: list[str] | None = None)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m vjvcr.runner", description=__doc__)
+    p = cli.OneLineParser(prog="python -m vjvcr.runner", description=__doc__)
     p.add_argument("--profile", default="quick", choices=list(PROFILES))
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--data", type=Path, default=ROOT / "data")
     p.add_argument("--only", action="append", default=None)
     a = p.parse_args(argv)
     out = a.out or (ROOT / "figures" if a.profile == "quick" else ROOT / "figures" / a.profile)
+    try:
+        cli.check_folder(out, "output folder")
+        cli.check_folder(a.data, "data folder")
+    except cli.UsageError as err:
+        cli.fail(str(err), "run_all")
     return run(a.profile, out, a.data, a.only)
 
 

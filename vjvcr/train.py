@@ -13,6 +13,7 @@ two halves give the same parameters as N steps straight.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -25,8 +26,10 @@ import numpy as np
 import torch
 
 from .config import DataConfig, ModelConfig, TrainConfig, VideoDataConfig, VideoModelConfig, config_hash
+from .device import pick_device
 from .losses import energy, get_variant
 from .models import VJVCR, to_float_frames
+from .runlock import run_lock
 
 
 class ConfigMismatchError(RuntimeError):
@@ -74,19 +77,6 @@ class RunConfig:
         for k in _NOT_HASHED:
             d["train"].pop(k, None)
         return config_hash(d)
-
-
-def pick_device(device: str | None = None) -> torch.device:
-    """``device`` if given, else $VJVCR_DEVICE, else CUDA when available, else the CPU."""
-    name = device or os.environ.get("VJVCR_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError("device 'cuda' was asked for but no CUDA GPU is available; use device='cpu'")
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-        torch.backends.cudnn.benchmark = True
-    return dev
 
 
 def build_model(cfg: RunConfig):
@@ -188,15 +178,26 @@ def train(run_dir: str | Path, cfg: RunConfig, frames: np.ndarray, *, device: st
     variable models use this); ``stop_at`` ends early at that step, and ``time_limit`` after
     that many seconds of this call, each leaving a resumable run with a snapshot at the stop.
     """
-    from tqdm.auto import tqdm
-
-    from .distributed import any_process, barrier, mean_over_processes, rank_world, wrap
+    from .distributed import rank_world
 
     rank, world = rank_world()  # (0, 1) unless launched by torchrun (vjvcr.ddp)
     main = rank == 0
     run_dir = Path(run_dir)
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(run_dir) if main else contextlib.nullcontext():  # one training process per folder
+        return _train(run_dir, cfg, frames, rank=rank, world=world, device=device, progress=progress,
+                      objective=objective, log_every=log_every, stop_at=stop_at, time_limit=time_limit)
+
+
+def _train(run_dir: Path, cfg: RunConfig, frames: np.ndarray, *, rank: int, world: int, device, progress,
+           objective, log_every, stop_at, time_limit) -> TrainResult:
+    """The body of ``train``, run while this process holds the run folder's lock."""
+    from tqdm.auto import tqdm
+
+    from .distributed import any_process, barrier, mean_over_processes, wrap
+
+    main = rank == 0
     barrier()
     _check_config(run_dir, cfg)
     barrier()  # every process has checked before rank 0 rewrites config.json

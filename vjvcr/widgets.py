@@ -40,13 +40,32 @@ def predict_frames(model, clip_uint8: np.ndarray, z) -> np.ndarray:
     return out[0, :, 0].float().cpu().numpy()
 
 
-def frames_png(frames: np.ndarray, *, scale: int = 3) -> bytes:
-    """A strip of frames [T, H, W] in [0, 1] as PNG bytes."""
+def frame_grid(inputs: np.ndarray, targets: np.ndarray, predictions: np.ndarray, *, gap: int = 1,
+               split: int = 3) -> np.ndarray:
+    """The time-aligned grid [2 H + gap, T W + ...] in [0, 1]: inputs then targets on top, predictions under the targets.
+
+    Every frame keeps its own pixel size; column k is time step k in both rows, and a wider
+    gap (``split`` pixels) separates the input frames from the future ones.
+    """
+    h, w = inputs.shape[1:]
+    blank = np.full((h, w), 0.5, np.float32)
+    top = list(inputs) + list(targets)
+    bottom = [blank] * len(inputs) + list(predictions)
+    cols = []
+    for k, (a, b) in enumerate(zip(top, bottom)):
+        col = np.concatenate([a, np.full((gap, w), 0.5, np.float32), b], axis=0)
+        pad = split if k == len(inputs) - 1 else gap
+        cols.append(np.pad(col, ((0, 0), (0, pad)), constant_values=0.5))
+    return np.concatenate(cols, axis=1)
+
+
+def grid_png(grid: np.ndarray, *, width: int = 1000) -> bytes:
+    """A grid in [0, 1] as PNG bytes, scaled by the largest whole factor that keeps it within ``width`` pixels."""
     from PIL import Image
 
-    strip = np.concatenate([np.pad(f, ((0, 0), (0, 1)), constant_values=0.5) for f in frames], axis=1)
-    img = Image.fromarray((np.clip(strip, 0, 1) * 255).astype(np.uint8)).resize(
-        (strip.shape[1] * scale, strip.shape[0] * scale), Image.NEAREST)
+    scale = max(1, width // grid.shape[1])
+    img = Image.fromarray((np.clip(grid, 0, 1) * 255).astype(np.uint8)).resize(
+        (grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
@@ -54,7 +73,7 @@ def frames_png(frames: np.ndarray, *, scale: int = 3) -> bytes:
 
 def latent_explorer(model, clip_uint8: np.ndarray, z_star, *, num_input: int = 3, top: int = 6,
                     slider_range: float = 3.0):
-    """An ipywidgets panel: the input frames, sliders over z, the predicted frames, a reset button.
+    """An ipywidgets panel: one grid of input, target and predicted frames, sliders over z, a reset button.
 
     Discrete models get one slider over the heads; sparse models one slider for each of the
     ``top`` components of z* with the largest magnitude (the others stay at z*).
@@ -63,8 +82,8 @@ def latent_explorer(model, clip_uint8: np.ndarray, z_star, *, num_input: int = 3
 
     z_star = np.asarray(z_star, dtype=np.float32)
     discrete = model.predictor.num_heads > 1
-    inputs = W.Image(value=frames_png(np.asarray(clip_uint8[:num_input], np.float32) / 255), format="png")
-    target = W.Image(value=frames_png(np.asarray(clip_uint8[num_input:], np.float32) / 255), format="png")
+    frames = np.asarray(clip_uint8, np.float32) / 255
+    inputs, targets = frames[:num_input], frames[num_input:]
     shown = W.Image(format="png")
     if discrete:
         sliders = [W.IntSlider(value=int(z_star.argmax()), min=0, max=model.predictor.num_heads - 1,
@@ -84,7 +103,7 @@ def latent_explorer(model, clip_uint8: np.ndarray, z_star, *, num_input: int = 3
         return z
 
     def redraw(*_):
-        shown.value = frames_png(predict_frames(model, clip_uint8, current_z()))
+        shown.value = grid_png(frame_grid(inputs, targets, predict_frames(model, clip_uint8, current_z())))
 
     def reset(*_):
         if discrete:
@@ -99,7 +118,8 @@ def latent_explorer(model, clip_uint8: np.ndarray, z_star, *, num_input: int = 3
     button = W.Button(description="reset to z*")
     button.on_click(reset)
     redraw()
-    panel = W.VBox([W.HTML("<b>input frames x</b>"), inputs, W.HTML("<b>target frames y</b>"), target,
-                    W.HTML("<b>predicted frames for the chosen z</b>"), shown, W.HBox([W.VBox(sliders), button])])
+    caption = W.HTML(f"<b>top:</b> the {num_input} input frames x, then the true future y; "
+                     "<b>bottom:</b> the predicted future for the chosen z, under the frame it predicts")
+    panel = W.VBox([caption, shown, W.HBox([W.VBox(sliders), button])])
     panel.predict_image, panel.sliders, panel.reset_button = shown, sliders, button
     return panel

@@ -1,0 +1,161 @@
+"""What every step shares: the run context, MovingMNIST datasets, run folders, training many runs."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..cli import check_folder
+from ..config import Profile, config_hash, get_profile
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Context:
+    """The profile and folders of one run of the notebooks (or of ``python -m vjvcr.experiments``)."""
+
+    profile: Profile
+    out_dir: Path
+    data_dir: Path
+    device: str | None = None  # None: CUDA when available, else the CPU
+    variants: tuple | None = None  # None: all four Table-1 variants
+    seeds: tuple | None = None  # None: the profile's seeds
+    time_limit: float | None = None  # seconds per training run and call (None: train to the end)
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs" / self.profile.name
+
+    @property
+    def run_seeds(self) -> tuple:
+        """The seeds to run: those asked for, else the profile's."""
+        return self.seeds if self.seeds is not None else self.profile.seeds
+
+    def save(self, fig, name: str) -> Path:
+        """Save a figure as PNG (and PDF for paper figures) into the output folder."""
+        path = self.out_dir / name
+        fig.savefig(path, dpi=130, bbox_inches="tight")
+        if name.startswith("fig") and name[3:4].isdigit():
+            fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight")
+        return path
+
+
+def default_out_dir(profile_name: str) -> Path:
+    return ROOT / "figures" / ("" if profile_name == "quick" else profile_name)
+
+
+def setup(profile: str | Profile = "quick", out_dir: str | Path | None = None,
+          data_dir: str | Path | None = None) -> Context:
+    """The context of a run: the profile, and the output and data folders (created when missing)."""
+    profile = get_profile(profile)
+    out = check_folder(out_dir if out_dir else default_out_dir(profile.name), "output folder")
+    data = check_folder(data_dir if data_dir else ROOT / "data", "data folder")
+    out.mkdir(parents=True, exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True)
+    return Context(profile, out.resolve(), data.resolve())
+
+
+# ----------------------------------------------------------------------------- MovingMNIST datasets
+
+_SETS: dict = {}  # datasets already loaded in this process
+
+
+def prepare_data(ctx: Context, *, stochastic: bool = True) -> dict:
+    """Generate (or load from the cache) the profile's MovingMNIST datasets."""
+    from ..data import cached_moving_mnist
+
+    d = ctx.profile.data
+    key = (str(ctx.data_dir), d, stochastic)
+    if key in _SETS:
+        return _SETS[key]
+    common = dict(num_frames=d.num_frames, size=d.size, digit_size=d.digit_size,
+                  num_input=d.num_input, speed_range=d.speed_range, seed=0)
+    sets = {
+        "train": cached_moving_mnist(ctx.data_dir, d.num_train, num_digits=d.num_digits,
+                                     split="train", **common),
+        "test": cached_moving_mnist(ctx.data_dir, d.num_test, num_digits=d.num_digits,
+                                    split="test", **common),
+    }
+    if stochastic:
+        sets["stoch_train"] = cached_moving_mnist(ctx.data_dir, d.num_train_stochastic, num_digits=1,
+                                                  stochastic=True, split="train", **common)
+        sets["stoch_test"] = cached_moving_mnist(ctx.data_dir, d.num_test_stochastic, num_digits=1,
+                                                 stochastic=True, split="test", **common)
+    _SETS[key] = sets
+    return sets
+
+
+def dataset_path(ctx: Context, name: str) -> Path:
+    """The cache file of a prepared MovingMNIST dataset (so worker processes can load it themselves)."""
+    from ..data.moving_mnist import cached_path
+
+    return cached_path(ctx.data_dir, prepare_data(ctx, stochastic=name.startswith("stoch"))[name])
+
+
+def data_id(mm) -> str:
+    """Fingerprint of a dataset, part of every run's configuration."""
+    return config_hash(mm.meta)
+
+
+# ----------------------------------------------------------------------------- run folders and training
+
+def run_folder(parent: Path, name: str, cfg) -> Path:
+    """A run's folder: its name plus the first 8 characters of its configuration hash.
+
+    Changing a profile's settings therefore trains into a new folder and leaves the old run
+    as it was; ``vjvcr.train.train`` still refuses a folder that holds another configuration.
+    """
+    return parent / f"{name}-{cfg.hash()[:8]}"
+
+
+def _train_one(run_dir, cfg, data_path, threads, device, time_limit=None, progress=False):
+    import torch
+
+    from ..latent import objective_for
+    from ..train import train
+
+    if threads:
+        torch.set_num_threads(threads)
+    with np.load(data_path) as z:  # every cached dataset (MovingMNIST, CLEVRER, CATER clips) has 'frames'
+        frames = z["frames"]
+    res = train(run_dir, cfg, frames, device=device, progress=progress, time_limit=time_limit,
+                objective=objective_for(cfg))
+    return str(run_dir), res.step, res.seconds
+
+
+def train_runs(ctx: Context, runs: list, data_path: Path, *, workers: int | None = None,
+               device: str | None = None, time_limit: float | None = None, desc: str = "training") -> list:
+    """Train (or resume, or skip when finished) ``runs`` = [(RunConfig, folder)] on one dataset file.
+
+    On the CPU, runs go to ``workers`` processes of one thread each (default: one per core,
+    at most 2: on 2 cores, two 1-thread runs get through 1.4x the steps of one 2-thread run).
+    On a GPU they run one after another.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    from ..device import pick_device
+
+    dev = pick_device(device)
+    if workers is None:
+        workers = 1 if dev.type == "cuda" else max(1, min(2, os.cpu_count() or 1, len(runs)))
+    threads = 0 if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
+    results = []
+    with tqdm(total=len(runs), desc=desc) as bar:
+        if workers == 1:
+            for cfg, run_dir in runs:
+                results.append(_train_one(run_dir, cfg, data_path, threads, str(dev), time_limit, progress=True))
+                bar.update(1)
+        else:
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+                futs = [pool.submit(_train_one, run_dir, cfg, data_path, threads, str(dev), time_limit)
+                        for cfg, run_dir in runs]
+                for f in futs:
+                    results.append(f.result())
+                    bar.update(1)
+    return results

@@ -1,0 +1,197 @@
+"""05_latent: latent-variable models on stochastic MovingMNIST: Table 2, Fig. 3 and the slider panel."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..latent import infer_all
+from .common import Context, data_id, dataset_path, prepare_data, run_folder, train_runs
+
+
+LATENT_MODELS = {"vjvcr": "vjvcr", "gen": "gen"}  # variant trained -> name in Table 2
+
+
+def latent_runs(ctx: Context, *, with_baseline: bool = True) -> list:
+    """(RunConfig, folder) of the latent-variable models on stochastic MovingMNIST (and no-latent baselines).
+
+    VJ-VCR is the variant without decoder (its energy lives in representation space, so
+    inference never decodes); its predictions are drawn (Fig. 3, sliders) through a decoder
+    fitted afterwards, as for its Table-1 PSNR. The generative model is the one without VC.
+    """
+    from dataclasses import replace
+
+    from ..train import RunConfig
+
+    p, lc = ctx.profile, ctx.profile.latent
+    did = data_id(prepare_data(ctx)["stoch_train"])
+    data = replace(p.data, num_digits=1)
+    tc = replace(p.train, steps=lc.steps, warmup_steps=min(p.train.warmup_steps, lc.steps // 10))
+    extras = {"sparse": dict(lam=lc.lam_train, fista_steps=lc.fista_steps_train, step_size=lc.step_size),
+              "discrete": dict(wta_epsilon=lc.wta_epsilon), "none": {}}
+    runs = []
+    kinds = [("discrete", 5), ("sparse", lc.sparse_dim)] + ([("none", 0)] if with_baseline else [])
+    for variant in LATENT_MODELS:
+        for latent, dim in kinds:
+            if latent == "none" and variant != "vjvcr":
+                continue
+            if variant == "gen" and latent not in lc.generative_latents:
+                continue
+            for seed in ctx.run_seeds:
+                cfg = RunConfig(variant=variant, seed=seed, data=data, model=p.model, train=tc, data_id=did,
+                                latent=latent, latent_dim=dim, extra=extras[latent])
+                runs.append((cfg, run_folder(ctx.runs_dir, f"latent_{variant}_{latent}_seed{seed}", cfg)))
+    return runs
+
+
+def train_latent(ctx: Context) -> list:
+    return train_runs(ctx, latent_runs(ctx), dataset_path(ctx, "stoch_train"), device=ctx.device,
+                      time_limit=ctx.time_limit, desc=f"latent models ({ctx.profile.name})")
+
+
+def classify(train_z, train_labels, test_z, test_labels) -> float:
+    """Linear probe (multinomial logistic regression on standardised z*): test accuracy in %."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    clf.fit(train_z, train_labels)
+    return 100.0 * float((clf.predict(test_z) == test_labels).mean())
+
+
+def run_latent_probes(ctx: Context):
+    """Table 2: linear probes from z* to the switch and to the digit, per latent and model."""
+    import pandas as pd
+
+    from ..latent import calibrate_lambda
+    from ..models import to_float_frames
+    from ..paper import TABLE2
+    from ..device import pick_device
+    from ..train import load_model
+
+    import torch
+
+    dev = str(pick_device(ctx.device))
+    lc = ctx.profile.latent
+    sets = prepare_data(ctx)
+    tr, te = sets["stoch_train"], sets["stoch_test"]
+    ntr, nte = min(lc.num_probe_train, len(tr)), min(lc.num_probe_test, len(te))
+    rows = []
+    for cfg, run_dir in latent_runs(ctx, with_baseline=False):
+        model = load_model(run_dir, cfg, device=dev)
+        settings = [("discrete", 0.0)] if cfg.latent == "discrete" else []
+        if cfg.latent == "sparse":
+            calib = to_float_frames(torch.as_tensor(tr.frames[:128]).to(dev))
+            for target in lc.target_zero_fractions:
+                lam, _ = calibrate_lambda(model, cfg, calib, target, steps=lc.fista_steps_infer,
+                                          step_size=lc.step_size)
+                settings.append((f"sparse{round(100 * target)}", lam))
+        for name, lam in settings:
+            kw = dict(lam=lam, steps=lc.fista_steps_infer, step_size=lc.step_size, device=dev)
+            z_tr, z_te = infer_all(model, cfg, tr.frames[:ntr], **kw), infer_all(model, cfg, te.frames[:nte], **kw)
+            rows.append(dict(model=LATENT_MODELS[cfg.variant], latent=name, seed=cfg.seed, lam=lam,
+                             zero_fraction=float((z_te == 0).mean()),
+                             switch_acc=classify(z_tr, tr.switch[:ntr], z_te, te.switch[:nte]),
+                             digit_acc=classify(z_tr, tr.digits[:ntr, 0], z_te, te.digits[:nte, 0])))
+    per_seed = pd.DataFrame(rows)
+    per_seed.to_csv(ctx.out_dir / "table2_per_seed.csv", index=False, float_format="%.4f")
+    agg = per_seed.groupby(["model", "latent"], sort=False).agg(
+        seed_count=("seed", "count"), switch_acc_mean=("switch_acc", "mean"),
+        switch_acc_std=("switch_acc", lambda v: v.std(ddof=0)), digit_acc_mean=("digit_acc", "mean"),
+        digit_acc_std=("digit_acc", lambda v: v.std(ddof=0)), zero_fraction=("zero_fraction", "mean")).reset_index()
+    agg["paper_switch_acc"] = [TABLE2.get(l, {}).get("switch_acc") if m == "vjvcr" else None
+                               for m, l in zip(agg["model"], agg["latent"])]
+    agg["paper_digit_acc"] = [TABLE2.get(l, {}).get("digit_acc") if m == "vjvcr" else None
+                              for m, l in zip(agg["model"], agg["latent"])]
+    # chance: the most frequent class of the test labels (20% and 10% when balanced)
+    agg["switch_chance"] = 100 * np.bincount(te.switch[:nte]).max() / nte
+    agg["digit_chance"] = 100 * np.bincount(te.digits[:nte, 0]).max() / nte
+    cols = ["model", "latent", "seed_count", "switch_acc_mean", "switch_acc_std", "digit_acc_mean", "digit_acc_std",
+            "zero_fraction", "paper_switch_acc", "paper_digit_acc", "switch_chance", "digit_chance"]
+    agg[cols].to_csv(ctx.out_dir / "table2.csv", index=False, float_format="%.4f")
+    from ..tables import render_table2
+
+    (ctx.out_dir / "table2.md").write_text(render_table2(agg[cols], ctx.profile.name))
+    return agg[cols]
+
+
+def latent_decoder(ctx: Context, cfg, run_dir, model, dev):
+    """The post-hoc decoder of a VJ-VCR latent run (fitted once, cached in its folder)."""
+    from ..decoding import fit_posthoc_decoder
+
+    p = ctx.profile
+    return fit_posthoc_decoder(model, prepare_data(ctx)["stoch_train"].frames, steps=p.analysis.decoder_steps,
+                               batch_size=p.train.batch_size, lr=p.analysis.decoder_lr, seed=cfg.seed,
+                               path=run_dir / "posthoc_decoder.pt", run_hash=cfg.hash(), device=dev,
+                               latent=cfg)
+
+
+def run_fig3(ctx: Context, num_clips: int = 4):
+    """Fig. 3: targets vs predictions without and with the inferred (discrete) latent, and PSNR of each.
+
+    First seed only: each VJ-VCR run needs a decoder fitted afterwards to be drawn.
+    """
+    import pandas as pd
+    import torch
+
+    from .. import plots
+    from ..analysis import psnr
+    from ..device import pick_device
+    from ..latent import infer
+    from ..models import clip_batches
+    from ..train import load_model
+
+    dev = str(pick_device(ctx.device))
+    te = prepare_data(ctx)["stoch_test"]
+    n = min(ctx.profile.analysis.num_clips, len(te))
+    seed = min(ctx.run_seeds)
+    runs = {c.latent: (c, d) for c, d in latent_runs(ctx) if c.variant == "vjvcr" and c.seed == seed}
+    target = te.frames[:n, ctx.profile.data.num_input:].astype(np.float32) / 255
+    rows, shown = [], {}
+    for latent in ("none", "discrete"):
+        cfg, run_dir = runs[latent]
+        model = load_model(run_dir, cfg, device=dev)
+        decoder = latent_decoder(ctx, cfg, run_dir, model, dev)
+        outs = []
+        with torch.no_grad():
+            for clip in clip_batches(te.frames[:n], 256, dev):
+                z = infer(model, cfg, clip) if latent == "discrete" else None
+                x, _ = model.split(clip)
+                outs.append(decoder(model.predictor(model.encoder(x), z))[:, :, 0].cpu().numpy())
+        rec = np.concatenate(outs)
+        name = "without latent" if latent == "none" else "with inferred discrete z*"
+        rows.append(dict(prediction=name, seed=seed, psnr=float(psnr(rec, target, axis=(1, 2, 3)).mean())))
+        shown[latent] = rec[:num_clips]
+    metrics = pd.DataFrame(rows)
+    metrics.to_csv(ctx.out_dir / "fig3_psnr.csv", index=False, float_format="%.3f")
+    fig = plots.fig3_switch(te.frames[:num_clips], shown["none"], shown["discrete"],
+                            metrics.set_index("prediction")["psnr"].to_dict(),
+                            num_input=ctx.profile.data.num_input, switches=te.switch[:num_clips])
+    ctx.save(fig, "fig3_switch.png")
+    return metrics
+
+
+def run_latent(ctx: Context):
+    train_latent(ctx)
+    table2 = run_latent_probes(ctx)
+    fig3 = run_fig3(ctx)
+    return table2, fig3
+
+
+def explorer(ctx: Context, latent: str = "discrete", clip_index: int = 0):
+    """The slider panel (vjvcr.widgets.latent_explorer) for a test clip under the first seed's VJ-VCR model."""
+    import torch
+
+    from ..latent import infer
+    from ..models import to_float_frames
+    from ..train import load_model
+    from ..widgets import latent_explorer
+
+    seed = min(ctx.run_seeds)
+    cfg, run_dir = next((c, d) for c, d in latent_runs(ctx, with_baseline=False)
+                        if c.variant == "vjvcr" and c.latent == latent and c.seed == seed)
+    model = load_model(run_dir, cfg)
+    model.decoder = latent_decoder(ctx, cfg, run_dir, model, "cpu")
+    clip = prepare_data(ctx)["stoch_test"].frames[clip_index]
+    z_star = infer(model, cfg, to_float_frames(torch.as_tensor(clip[None])), lam=cfg.extra.get("lam", 0.0),
+                   steps=ctx.profile.latent.fista_steps_infer)[0].numpy()
+    return latent_explorer(model, clip, z_star, num_input=ctx.profile.data.num_input)

@@ -1,0 +1,57 @@
+"""04_reconstructions: PSNR and Fig. 5, then Table 1 and the claims it can test."""
+from __future__ import annotations
+
+import numpy as np
+
+from .common import Context, prepare_data
+from .pretrain import table1_runs
+
+
+def run_reconstructions(ctx: Context):
+    """PSNR of every run's decoded predictions (post-hoc decoder for VJ-VCR without one), Fig. 5."""
+    import pandas as pd
+
+    from .. import plots
+    from ..analysis import psnr
+    from ..decoding import fit_posthoc_decoder, reconstruct
+    from ..device import pick_device
+    from ..train import load_model
+
+    dev = str(pick_device(ctx.device))
+    p, an = ctx.profile, ctx.profile.analysis
+    sets = prepare_data(ctx, stochastic=False)
+    test = sets["test"].frames[:an.num_clips]
+    target = test[:, p.data.num_input:].astype(np.float32) / 255
+    rows, recons = [], {}
+    for cfg, run_dir in table1_runs(ctx):
+        model = load_model(run_dir, cfg, device=dev)
+        decoder = None
+        if model.decoder is None:
+            decoder = fit_posthoc_decoder(model, sets["train"].frames, steps=an.decoder_steps,
+                                          batch_size=p.train.batch_size, lr=an.decoder_lr, seed=cfg.seed,
+                                          path=run_dir / "posthoc_decoder.pt", run_hash=cfg.hash(), device=dev)
+        rec = reconstruct(model, test, decoder=decoder, device=dev)
+        per_clip = psnr(rec, target, axis=(1, 2, 3))
+        rows.append(dict(model=cfg.variant, seed=cfg.seed, psnr=float(per_clip.mean()),
+                         decoder="fitted afterwards" if decoder is not None else "trained with the model"))
+        recons.setdefault(cfg.variant, rec)  # first seed's reconstructions for the figure
+    df = pd.DataFrame(rows)
+    df.to_csv(ctx.out_dir / "psnr.csv", index=False, float_format="%.4f")
+    summary = df.groupby("model")["psnr"].mean()
+    fig = plots.fig5_reconstructions(test, recons, summary.to_dict(), num_input=p.data.num_input)
+    ctx.save(fig, "fig5_reconstructions.png")
+    return df
+
+
+def run_tables(ctx: Context):
+    """Table 1 (CSV and Markdown) and the claims summary, from the files the notebooks wrote."""
+    from ..tables import assemble_table1, write_claims
+
+    table = assemble_table1(ctx.out_dir)
+    write_claims(ctx.out_dir, table)
+    return table
+
+
+def run_reconstructions_and_tables(ctx: Context):
+    run_reconstructions(ctx)
+    return run_tables(ctx)
