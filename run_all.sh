@@ -3,16 +3,17 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PROFILES="smoke quick paper"   # must match vjvcr.config.PROFILES (a test checks)
+PROFILES="smoke quick paper gpu"   # must match vjvcr.config.PROFILES (a test checks)
 usage() {
   cat <<USAGE
-Usage: ./run_all.sh [--profile smoke|quick|paper] [--out DIR] [--only NOTEBOOK]... [--data DIR]
+Usage: ./run_all.sh [--profile smoke|quick|paper|gpu] [--out DIR] [--only NOTEBOOK]... [--data DIR]
 
 Runs the notebooks in notebooks/ in order with papermill and writes figures, tables,
 executed notebooks (DIR/notebooks/) and manifest.json into DIR.
 
   --profile NAME   smoke (tests, ~2 min), quick (default: every figure on a 2-core CPU),
-                   paper (paper-scale settings for one GPU)
+                   paper (paper-scale settings for one GPU), gpu (paper shapes in one short GPU
+                   window; benchmarks/gpu_run.sh runs it without Jupyter, with a time budget)
   --out DIR        output folder (default: figures/ for quick, figures/<profile>/ otherwise)
   --only NB        run only this notebook (name or number, e.g. 02_probing or 02); repeatable.
                    Earlier notebooks' cached data and checkpoints are reused.

@@ -1,13 +1,16 @@
-"""Training throughput of the four Table-1 variants: steps/s, frames/s, achieved FLOP/s, memory.
+"""Training throughput of the Table-1 variants: steps/s, frames/s, achieved FLOP/s, memory.
 
-    python benchmarks/bench_train.py --profile quick                 # this machine's CPU
-    python benchmarks/bench_train.py --profile paper --device cuda   # one GPU
-    ... --out benchmarks/results/NAME.md                             # also write a Markdown record
+    python benchmarks/bench_train.py --profile quick                      # this machine's CPU
+    python benchmarks/bench_train.py --profile gpu --device cuda          # one GPU, the profile's precision
+    python benchmarks/bench_train.py --profile quick --precision fp32 --compile off   # override the step
+    ... --out benchmarks/results/NAME.md                                  # also write a Markdown record
 
-The achieved FLOP/s of a training step (counted by torch.utils.flop_counter: convolutions
-and matrix products, forward and backward) is set against the same process's measured
-float32 matrix-product FLOP/s (TF32 on CUDA, as training uses), so the ratio says how
-much of the machine the step uses. Prints figures; asserts nothing about speed.
+The step is the training loop's own (``vjvcr.train.TrainingStep``: autocast and torch.compile as the
+profile asks, fused AdamW on CUDA, uint8 clips resident on the device and indexed there). Its
+FLOPs (torch.utils.flop_counter: convolutions and matrix products, forward and backward) per
+second are set against the same process's measured matrix-product rate *in the same precision*
+(bf16, or fp32 with TF32 on CUDA), so the ratio says how much of the machine the step uses.
+Prints figures; asserts nothing about speed.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import platform
 import resource
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -24,9 +28,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from vjvcr.config import get_profile  # noqa: E402
-from vjvcr.losses import VARIANTS, energy  # noqa: E402
 from vjvcr.device import pick_device  # noqa: E402
-from vjvcr.train import RunConfig, build_model  # noqa: E402
+from vjvcr.distributed import LossModule  # noqa: E402
+from vjvcr.losses import VARIANTS, energy  # noqa: E402
+from vjvcr.models import to_float_frames  # noqa: E402
+from vjvcr.runconfig import RunConfig, build_model  # noqa: E402
+from vjvcr.train import TrainingStep  # noqa: E402
 
 
 def sync(dev):
@@ -34,8 +41,8 @@ def sync(dev):
         torch.cuda.synchronize()
 
 
-def matmul_flops(dev, n: int, reps: int) -> float:
-    a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
+def matmul_flops(dev, n: int, reps: int, dtype=torch.float32) -> float:
+    a, b = torch.randn(n, n, device=dev, dtype=dtype), torch.randn(n, n, device=dev, dtype=dtype)
     for _ in range(2):
         a @ b
     sync(dev)
@@ -46,76 +53,101 @@ def matmul_flops(dev, n: int, reps: int) -> float:
     return 2 * n ** 3 * reps / (time.perf_counter() - t)
 
 
-def step_flops(model, clip, variant, tc) -> int:
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with FlopCounterMode(display=False) as fc:
-        loss, _ = energy(model, clip, variant, a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight)
-        loss.backward()
-    model.zero_grad(set_to_none=True)
-    return fc.get_total_flops()
-
-
-def bench_variant(name, profile, dev, steps, batch_size):
+def bench_variant(name, profile, dev, steps, batch_size, max_seconds):
     p = profile
-    cfg = RunConfig(variant=name, seed=0, data=p.data, model=p.model, train=p.train)
+    tc = replace(p.train, batch_size=batch_size or p.train.batch_size)
+    cfg = RunConfig(variant=name, seed=0, data=p.data, model=p.model, train=tc)
     model = build_model(cfg).to(dev).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=p.train.lr)
-    b = batch_size or p.train.batch_size
-    clip = torch.rand(b, p.data.num_frames, 1, p.data.size, p.data.size, device=dev)
-    variant, tc = VARIANTS[name], p.train
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, fused=dev.type == "cuda")
+    variant = VARIANTS[name]
+
+    def objective(model, clip, cfg):
+        return energy(model, clip, variant, a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight)
+
+    engine = LossModule(model, objective, cfg)
+    fwd = TrainingStep(engine, dev, precision=tc.precision, compile=tc.compile)
+    frames = torch.randint(0, 256, (4 * tc.batch_size, p.data.num_frames, p.data.size, p.data.size),
+                           dtype=torch.uint8, device=dev)  # resident on the device, as in training
+    g = torch.Generator(device=dev).manual_seed(0)
 
     def step():
-        loss, _ = energy(model, clip, variant, a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight)
+        idx = torch.randint(0, len(frames), (tc.batch_size,), device=dev, generator=g)
+        loss, _ = fwd(to_float_frames(frames[idx]))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
-    for _ in range(3):
+    t_warm = time.perf_counter()
+    for _ in range(3):  # includes compiling
         step()
+    sync(dev)
+    warmup = time.perf_counter() - t_warm
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    sync(dev)
-    t = time.perf_counter()
-    for _ in range(steps):
+    t, done = time.perf_counter(), 0
+    while done < steps and time.perf_counter() - t < max_seconds:
         step()
+        done += 1
+        if dev.type == "cuda" and done % 10 == 0:
+            sync(dev)
     sync(dev)
-    sps = steps / (time.perf_counter() - t)
-    flops = step_flops(model, clip, variant, tc)
+    sps = done / (time.perf_counter() - t)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    clip = to_float_frames(frames[:tc.batch_size])
+    with FlopCounterMode(display=False) as fc:  # eager, full precision: the FLOPs the step asks for
+        loss, _ = engine(clip)
+        loss.backward()
+    model.zero_grad(set_to_none=True)
+    flops = fc.get_total_flops()
     mem = (torch.cuda.max_memory_allocated() / 2**30 if dev.type == "cuda"
            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
-    return dict(variant=name, batch=b, steps_per_s=sps, frames_per_s=sps * b * p.data.num_frames,
-                gflop_per_step=flops / 1e9, achieved_tflops=flops * sps / 1e12, peak_mem_gib=mem)
+    return dict(variant=name, batch=tc.batch_size, steps=done, steps_per_s=sps,
+                frames_per_s=sps * tc.batch_size * p.data.num_frames, gflop_per_step=flops / 1e9,
+                achieved_tflops=flops * sps / 1e12, peak_mem_gib=mem, warmup_s=warmup)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="quick")
     ap.add_argument("--device", default=None)
-    ap.add_argument("--steps", type=int, default=None, help="timed steps per variant")
+    ap.add_argument("--steps", type=int, default=None, help="timed steps per variant (at most)")
+    ap.add_argument("--max-seconds", type=float, default=60.0, help="timed seconds per variant (at most)")
     ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default=None, help="default: the profile's")
+    ap.add_argument("--compile", choices=("on", "off"), default=None, help="default: the profile's")
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--out", type=Path, default=None, help="also write the results as Markdown here")
     a = ap.parse_args(argv)
     profile, dev = get_profile(a.profile), pick_device(a.device)
-    steps = a.steps or (30 if dev.type == "cuda" else 10)
+    train = profile.train
+    if a.precision:
+        train = replace(train, precision=a.precision)
+    if a.compile:
+        train = replace(train, compile=a.compile == "on")
+    profile = replace(profile, train=train)
+    steps = a.steps or (50 if dev.type == "cuda" else 10)
     machine = (torch.cuda.get_device_name(0) if dev.type == "cuda"
                else f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
-    peak = matmul_flops(dev, 8192 if dev.type == "cuda" else 1024, 20 if dev.type == "cuda" else 5)
-    rows = [bench_variant(v, profile, dev, steps, a.batch_size) for v in a.variants.split(",")]
+    dtype = torch.bfloat16 if train.precision == "bf16" else torch.float32
+    peak = matmul_flops(dev, 8192 if dev.type == "cuda" else 1024, 20 if dev.type == "cuda" else 5, dtype)
+    rows = [bench_variant(v, profile, dev, steps, a.batch_size, a.max_seconds / 4) for v in a.variants.split(",")]
+    unit = {"bf16": "bf16", "fp32": "float32" + (" (TF32 allowed)" if dev.type == "cuda" else "")}[train.precision]
     lines = [f"# Training throughput, profile `{profile.name}`, {machine}",
              "",
-             f"{dt.date.today()}, torch {torch.__version__}, {steps} timed steps per variant after 3 warm-up steps; "
-             f"frames {profile.data.size}x{profile.data.size}, channels {profile.model.channels}, d = {profile.model.dim}. "
-             f"Measured float32 matmul peak in this process: {peak / 1e12:.2f} TFLOP/s"
-             + (" (TF32 allowed)." if dev.type == "cuda" else "."),
+             f"{dt.date.today()}, torch {torch.__version__}; precision {train.precision}, torch.compile "
+             f"{'on' if train.compile else 'off'}; up to {steps} timed steps per variant after 3 warm-up steps "
+             f"(compiling included in the warm-up); frames {profile.data.size}x{profile.data.size}, channels "
+             f"{profile.model.channels}, d = {profile.model.dim}, pool {profile.model.pool}. Measured {unit} "
+             f"matmul rate in this process: {peak / 1e12:.2f} TFLOP/s.",
              "",
-             "| variant | batch | steps/s | frames/s | GFLOP/step | achieved TFLOP/s | % of matmul peak | peak memory (GiB) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| variant | batch | steps/s | frames/s | GFLOP/step | achieved TFLOP/s | % of matmul rate | "
+             "peak memory (GiB) | warm-up (s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['variant']} | {r['batch']} | {r['steps_per_s']:.2f} | {r['frames_per_s']:.0f} | "
-                     f"{r['gflop_per_step']:.1f} | {r['achieved_tflops']:.3f} | "
-                     f"{100 * r['achieved_tflops'] * 1e12 / peak:.1f} | {r['peak_mem_gib']:.2f} |")
+                     f"{r['gflop_per_step']:.2f} | {r['achieved_tflops']:.3f} | "
+                     f"{100 * r['achieved_tflops'] * 1e12 / peak:.1f} | {r['peak_mem_gib']:.2f} | {r['warmup_s']:.1f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:

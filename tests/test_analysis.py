@@ -49,3 +49,29 @@ def test_psnr_by_hand_and_identical_images():
     assert psnr(2 * b, 2 * a, data_range=2.0) == pytest.approx(psnr(b, a))
     clips = np.stack([a, b])[:, None]  # per-clip values over the remaining axes
     np.testing.assert_allclose(psnr(clips, np.zeros_like(clips), axis=(1, 2, 3)), [PSNR_CAP_DB, 26.0206], atol=1e-4)
+
+
+def test_psnr_floors_against_a_hand_computation():
+    from vjvcr.analysis import psnr_floors
+
+    # two clips of 4 frames (2 input, 2 target), 1x2 pixels, uint8
+    clips = np.array([[[[0, 0]], [[255, 0]], [[255, 255]], [[0, 255]]],
+                      [[[0, 0]], [[51, 51]], [[51, 51]], [[102, 0]]]], dtype=np.uint8)
+    # clip 0 target pixels: 1, 1, 0, 1 -> black MSE 3/4; minus last input (1, 0): 0, 1, -1, 1 -> MSE 3/4
+    # clip 1 target pixels: .2, .2, .4, 0 -> black MSE (.04 + .04 + .16) / 4 = .06;
+    #        minus last input (.2, .2): 0, 0, .2, -.2 -> MSE .02
+    black = np.mean([10 * np.log10(1 / 0.75), 10 * np.log10(1 / 0.06)])
+    copy = np.mean([10 * np.log10(1 / 0.75), 10 * np.log10(1 / 0.02)])
+    got = psnr_floors(clips, num_input=2)
+    assert got["black"] == pytest.approx(black, rel=1e-6)
+    assert got["copy_last"] == pytest.approx(copy, rel=1e-6)
+
+
+def test_psnr_per_step_averages_each_target_frame_over_clips():
+    from vjvcr.analysis import psnr_per_step
+
+    target = np.zeros((2, 3, 1, 2, 2))
+    pred = np.zeros_like(target)
+    pred[0, 0] = 0.1  # clip 0, step 0: MSE 0.01 -> 20 dB; every other frame exact (capped at 100 dB)
+    pred[1, 0] = 0.01  # clip 1, step 0: MSE 1e-4 -> 40 dB
+    assert psnr_per_step(pred, target) == pytest.approx([30.0, PSNR_CAP_DB, PSNR_CAP_DB])

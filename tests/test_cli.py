@@ -39,7 +39,7 @@ def folders(tmp_path):
 @pytest.mark.parametrize("args, needles", [
     (["--seeds", "x"], ["'x'", "not an integer", "0,1"]),
     (["--seeds", "0,-1"], ["-1", "negative"]),
-    (["--variants", "vjvcr,best"], ["'best'", "valid variants: vjvcr, vjvcr_dec, gen_vc, gen"]),
+    (["--variants", "vjvcr,best"], ["'best'", "valid variants: vjvcr, vjvcr_dec, gen_vc, gen, supervised"]),
     (["--time-limit", "-5"], ["-5", "positive"]),
     (["--time-limit", "soon"], ["'soon'", "seconds"]),
     (["--device", "tpu"], ["'tpu'", "cpu or cuda"]),

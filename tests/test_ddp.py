@@ -14,7 +14,9 @@ from tests.conftest import ROOT
 from vjvcr.config import SMOKE
 from vjvcr.data.moving_mnist import make_moving_mnist
 from vjvcr.models import to_float_frames
-from vjvcr.train import RunConfig, build_model, load_checkpoint, train
+from vjvcr.checkpoints import load_checkpoint
+from vjvcr.runconfig import RunConfig, build_model
+from vjvcr.train import train
 
 # Same global batch, same data, same seed: the two runs differ only in the order of floating-point
 # reductions (sums split over 2 processes, gathered statistics), which Adam's normalised steps can

@@ -8,7 +8,7 @@ import torch
 from vjvcr.config import SMOKE
 from vjvcr.latent import infer_discrete, infer_sparse, one_hot, sample_energy
 from vjvcr.losses import VARIANTS
-from vjvcr.train import RunConfig, build_model
+from vjvcr.runconfig import RunConfig, build_model
 
 DATA = replace(SMOKE.data, num_digits=1)
 

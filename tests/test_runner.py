@@ -16,8 +16,8 @@ def _run_all(*args, timeout=60):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["--profile", "huge"], "Valid profiles: smoke quick paper"),
-    (["--profile=huge"], "Valid profiles: smoke quick paper"),
+    (["--profile", "huge"], "Valid profiles: smoke quick paper gpu"),
+    (["--profile=huge"], "Valid profiles: smoke quick paper gpu"),
     (["--fast"], "Valid options"),
     (["--only", "99_nothing"], "no notebook matches"),
     (["--profile"], "needs a value"),
@@ -43,7 +43,7 @@ def test_run_all_profile_list_matches_the_package():
 
 
 def test_unknown_profile_in_python():
-    with pytest.raises(ValueError, match="valid profiles: smoke, quick, paper"):
+    with pytest.raises(ValueError, match="valid profiles: smoke, quick, paper, gpu"):
         get_profile("huge")
 
 

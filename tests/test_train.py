@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from vjvcr.checkpoints import load_checkpoint, read_metrics
 from vjvcr.config import SMOKE
 from vjvcr.data import make_moving_mnist
 from vjvcr.probes import encode, linear_probe
-from vjvcr.train import (ConfigMismatchError, NonFiniteLossError, RunConfig, load_checkpoint,
-                         read_metrics, snapshot_steps, train)
+from vjvcr.runconfig import ConfigMismatchError, RunConfig
+from vjvcr.train import NonFiniteLossError, snapshot_steps, train
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +151,25 @@ def test_the_lock_is_released_after_training_and_after_an_error(tmp_path, clips)
     holder = _hold_lock(run_dir)  # and in another
     holder.kill()
     holder.wait()
+
+
+def test_the_supervised_ceiling_learns_speed_beyond_the_random_encoder(tmp_path, digits):
+    """The same encoder trained on the speed label: its h_x carries speed linearly, the untrained one's barely."""
+    from vjvcr.latent import objective_for
+    from vjvcr.probes import calibrate_batchnorm, speed_probe
+    from vjvcr.supervised import standardised
+    from vjvcr.runconfig import build_model
+
+    clips = make_moving_mnist(1024, seed=0, size=32, digit_size=14, digits=digits)
+    test = make_moving_mnist(256, seed=1, size=32, digit_size=14, digits=digits)
+    c = cfg("supervised", steps=150, lr=3e-3)
+    res = train(tmp_path / "sup", c, clips.frames, progress=False, labels=standardised(clips.mean_speed),
+                objective=objective_for(c))
+    metrics = read_metrics(tmp_path / "sup")
+    assert metrics[-1]["label_mse"] < 0.5 * metrics[0]["label_mse"], "the label loss must drop"
+    random = build_model(c)
+    calibrate_batchnorm(random, clips.frames)
+    kw = dict(num_train=1024, num_test=256, features=("h_x",))
+    r2_sup = speed_probe(res.model, clips, test, **kw)["h_x"]["r2"]
+    r2_rand = speed_probe(random, clips, test, **kw)["h_x"]["r2"]
+    assert r2_sup > r2_rand + 0.2, (r2_sup, r2_rand)

@@ -7,7 +7,8 @@ import torch
 
 from vjvcr.config import SMOKE, TrainConfig, VideoDataConfig, VideoModelConfig
 from vjvcr.models import to_float_frames
-from vjvcr.train import RunConfig, build_model, train
+from vjvcr.runconfig import RunConfig, build_model
+from vjvcr.train import train
 from vjvcr.steps.cater import multilabel_map
 from vjvcr.video_models import VideoJEPA
 

@@ -53,3 +53,25 @@ def psnr(pred: np.ndarray, target: np.ndarray, *, data_range: float = 1.0, axis=
     with np.errstate(divide="ignore"):
         value = 10 * np.log10(data_range ** 2 / mse)
     return np.minimum(value, PSNR_CAP_DB)
+
+
+def psnr_per_clip(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Each clip's PSNR over all its frames [N]: pred, target [N, T, ...] in [0, 1]."""
+    return psnr(pred, target, axis=tuple(range(1, np.ndim(target))))
+
+
+def psnr_per_step(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Mean over clips of each target step's PSNR [T]: how far ahead the predictions still carry the digits."""
+    return psnr(pred, target, axis=tuple(range(2, np.ndim(target)))).mean(axis=0)
+
+
+def psnr_floors(clips: np.ndarray, num_input: int) -> dict:
+    """PSNR (mean over clips) of two trivial predictions of the target frames of uint8 clips [N, T, ...].
+
+    ``black``: every target frame all zeros; ``copy_last``: the last input frame repeated.
+    A model's PSNR means something only where it beats both.
+    """
+    target = clips[:, num_input:].astype(np.float32) / 255
+    last = clips[:, num_input - 1:num_input].astype(np.float32) / 255
+    return {"black": float(psnr_per_clip(np.zeros_like(target), target).mean()),
+            "copy_last": float(psnr_per_clip(np.broadcast_to(last, target.shape), target).mean())}

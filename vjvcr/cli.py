@@ -75,13 +75,14 @@ def seeds(text: str) -> tuple[int, ...]:
 
 
 def variants(text: str) -> tuple[str, ...]:
-    """argparse type: comma-separated Table-1 variants, e.g. 'vjvcr,gen'."""
-    from .losses import VARIANTS
+    """argparse type: comma-separated Table-1 variants (or the supervised ceiling), e.g. 'vjvcr,gen'."""
+    from .losses import BASELINES, VARIANTS
 
     names = tuple(v.strip() for v in text.split(","))
-    bad = [v for v in names if v not in VARIANTS]
+    bad = [v for v in names if v not in VARIANTS and v not in BASELINES]
     if bad:
-        raise argparse.ArgumentTypeError(f"unknown variant {bad[0]!r}; valid variants: {', '.join(VARIANTS)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown variant {bad[0]!r}; valid variants: {', '.join([*VARIANTS, *BASELINES])}")
     return names
 
 

@@ -35,6 +35,9 @@ class ModelConfig:
     channels: tuple[int, int, int] = (32, 64, 128)  # the 3 spatial convolutions
     dim: int = 128  # d: size of one frame's representation
     pred_hidden: int = 1024  # width of the predictor's 2 hidden layers
+    # side of the map the final average pooling leaves (1: global pooling, one vector per frame;
+    # 2: a 2x2 map whose dim / 4 channels per cell are flattened into d)
+    pool: int = 1
 
 
 @dataclass(frozen=True)
@@ -50,16 +53,18 @@ class TrainConfig:
     eps: float = 1e-4  # inside the sqrt of the variance hinge
     checkpoint_every: int = 1000  # 'last.pt' is refreshed this often
     num_snapshots: int = 8  # kept checkpoints along training (probe-vs-steps, Fig. 4)
+    # how the steps are computed, not what is trained (not part of a run's hash; see vjvcr.train):
+    precision: str = "fp32"  # "bf16": autocast of convolutions and matrix products (VC statistics stay fp32)
+    compile: bool = False  # torch.compile the training step (falls back to eager if compiling fails)
 
 
 @dataclass(frozen=True)
 class ProbeConfig:
     num_train: int = 5_000  # clips of the training split used to fit the linear probe
     num_test: int = 2_000  # clips of the held-out split used to score it
-    ridge_alpha: float = 1.0
-    # CLEVRER: few videos for many features (quick: 600 clips, 4 x 64 features), so the ridge
-    # penalty is chosen by leave-one-out on the training clips among these
-    clevrer_alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
+    # the ridge penalty, chosen for each probe by leave-one-out on its training clips among these
+    # (a fixed alpha = 1 overfit to negative R^2 where features are many and clips few)
+    ridge_alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
 
 
 @dataclass(frozen=True)
@@ -233,7 +238,34 @@ PAPER = Profile(
     probe=ProbeConfig(num_train=10_000, num_test=2_000),
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, PAPER)}
+# Paper-scale shapes in one short GPU window (benchmarks/gpu_run.sh): 64x64 MovingMNIST with 28x28 digits,
+# CLEVRER 64x64, CATER 128x128, the paper profile's widths; step counts are ceilings, and the command's
+# --budget stops training early (resumably) so that every step fits. bf16 autocast and torch.compile.
+GPU = Profile(
+    name="gpu",
+    seeds=(0, 1, 2),
+    description="Paper-scale shapes for one short GPU window (9 minutes for every step); a budget guard "
+                "stops training early rather than overrunning.",
+    data=DataConfig(size=64, digit_size=28, num_train=20_000, num_test=2_000,
+                    num_train_stochastic=10_000, num_test_stochastic=2_000),
+    model=ModelConfig(channels=(64, 128, 256), dim=512, pred_hidden=2048, pool=2),
+    train=TrainConfig(steps=4_000, batch_size=1024, lr=2e-3, warmup_steps=100, var_weight=1.0, cov_weight=1.0,
+                      checkpoint_every=500, num_snapshots=6, precision="bf16", compile=True),
+    probe=ProbeConfig(num_train=5_000, num_test=2_000),
+    analysis=AnalysisConfig(num_clips=1_000, decoder_steps=500),
+    latent=LatentConfig(steps=2_000, fista_steps_train=5, fista_steps_infer=30, num_probe_train=4_000,
+                        num_probe_test=1_000, generative_latents=("discrete",)),
+    clevrer=VideoDataConfig(size=64, num_input=4, num_frames=8, stride=3, start=4, num_train=600, num_test=200,
+                            twin_frames=28, twin_width=96, twin_height=64),
+    cater=VideoDataConfig(size=128, num_input=4, num_frames=8, stride=3, start=0, clips_per_video=3,
+                          num_train=210, num_test=90, twin_frames=90, twin_width=160, twin_height=120),
+    video_model=VideoModelConfig(channels=(32, 64), dim=256, depth=4, heads=4),
+    video_train=TrainConfig(steps=2_000, batch_size=256, lr=2e-3, warmup_steps=50, var_weight=1.0, cov_weight=1.0,
+                            checkpoint_every=500, num_snapshots=2, precision="bf16", compile=True),
+    cater_latent=CaterConfig(latent_dim=32, fista_steps_train=2, fista_steps_infer=30, steps=1_000),
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, PAPER, GPU)}
 
 
 def get_profile(name: str) -> Profile:

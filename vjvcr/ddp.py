@@ -65,7 +65,8 @@ def main(argv=None) -> int:
 
     from .distributed import barrier, init, launched_by_torchrun, rank_world
     from .latent import objective_for
-    from .train import RunConfig, train
+    from .runconfig import RunConfig
+    from .train import train
 
     if not launched_by_torchrun():
         print("note: not launched by torchrun (WORLD_SIZE is 1): training in this one process", file=sys.stderr)

@@ -12,10 +12,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .checkpoints import _atomic_save, load_checkpoint
 from .config import config_hash
 from .device import pick_device
 from .models import Decoder, clip_batches, to_float_frames
-from .train import _atomic_save, batch_indices, load_checkpoint
+from .train import batch_indices
 
 
 def fit_posthoc_decoder(model, frames: np.ndarray, *, steps: int, batch_size: int, lr: float, seed: int,

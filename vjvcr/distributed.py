@@ -193,8 +193,8 @@ class LossModule(nn.Module):
         super().__init__()
         self.model, self.objective, self.cfg = model, objective, cfg
 
-    def forward(self, clip):
-        return self.objective(self.model, clip, self.cfg)
+    def forward(self, clip, *label):
+        return self.objective(self.model, clip, self.cfg, *label)
 
 
 def wrap(model: nn.Module, objective, cfg, device: torch.device):

@@ -9,17 +9,96 @@ The notebooks call the same functions (``vjvcr.steps``), so both write the same 
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import sys
+import time
 
 from . import cli
 from .config import PROFILES
 from .steps import cater, clevrer, data, latent, pretrain, probing, reconstructions, svd, sweep
 from .steps.common import setup
 
+# under --budget, each step's share of the time still left (shares of the steps still to run, renormalised)
+BUDGET_SHARES = {"data": 0.06, "pretrain": 0.40, "probing": 0.07, "svd": 0.03, "reconstructions": 0.08,
+                 "latent": 0.22, "cater": 0.14, "clevrer": 0.3, "sweep": 1.0}
 STEPS = {"data": data.run_data, "pretrain": pretrain.run_pretrain, "probing": probing.run_probing,
          "svd": svd.run_svd, "reconstructions": reconstructions.run_reconstructions_and_tables,
          "latent": latent.run_latent, "cater": cater.run_cater}
 EXTRA_STEPS = {"sweep": sweep.run_sweep, "clevrer": clevrer.run_clevrer}
+
+
+class StepRecord:
+    """manifest.json of a command-line run: the profile, the machine, and each step's time and peak GPU memory.
+
+    Written after every step, so a run stopped half-way still says what it did; the training runs'
+    reached steps are listed too (a budget may have stopped some early).
+    """
+
+    def __init__(self, ctx, argv, budget):
+        from .runner import environment_record
+
+        self.ctx, self.t0 = ctx, time.perf_counter()
+        self.data = dict(command="python -m vjvcr.experiments " + " ".join(map(str, argv)), budget_s=budget,
+                         skipped=(["CLEVRER (Table 1's column)", "CATER (Fig. 2)"] if ctx.skip_video else []),
+                         profile=ctx.profile.name, profile_settings=ctx.profile.to_dict(), seeds=list(ctx.run_seeds),
+                         **environment_record(), steps={})
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                self.data.update(torch=torch.__version__, cuda=torch.version.cuda,
+                                 gpu=torch.cuda.get_device_name(0),
+                                 gpu_memory_gib=round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1))
+        except Exception:  # a broken CUDA install must not stop the record
+            pass
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    @contextlib.contextmanager
+    def step(self, name: str):
+        import torch
+
+        cuda = torch.cuda.is_available()
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        t = time.perf_counter()
+        entry = self.data["steps"].setdefault(name, {})
+        entry["status"] = "running"
+        try:
+            yield
+            entry["status"] = "ok"
+        except BaseException as err:
+            entry.update(status="failed", error=f"{type(err).__name__}: {err}"[:500])
+            raise
+        finally:
+            entry["wall_s"] = round(time.perf_counter() - t, 1)
+            if cuda:
+                entry["peak_gpu_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+            self.write()
+
+    def path(self):
+        """manifest.json, unless that is ./run_all.sh's record of the notebooks: then manifest_experiments.json."""
+        path = self.ctx.out_dir / "manifest.json"
+        if path.exists() and "notebooks" in json.loads(path.read_text()):
+            return path.with_name("manifest_experiments.json")
+        return path
+
+    def write(self):
+        from .checkpoints import read_metrics
+
+        runs = {}
+        for run_dir in sorted(self.ctx.runs_dir.glob("*-*")):
+            last = read_metrics(run_dir)[-1:] if run_dir.is_dir() else []
+            if last:
+                planned = json.loads((run_dir / "config.json").read_text())["config"]["train"]["steps"]
+                runs[run_dir.name] = dict(step=last[0]["step"], planned_steps=planned, train_s=last[0]["seconds"])
+        self.data.update(total_wall_s=round(self.elapsed(), 1), runs=runs)
+        path = self.path()
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=2, default=str))
+        tmp.replace(path)
 
 
 def parser() -> cli.OneLineParser:
@@ -37,6 +116,11 @@ def parser() -> cli.OneLineParser:
                                                                   "(default: the profile's)")
     p.add_argument("--time-limit", type=cli.time_limit, default=None,
                    help="seconds per training run; stops early, resumable (rerun to continue)")
+    p.add_argument("--skip-video", action="store_true",
+                   help="leave out CLEVRER and CATER (for a machine without PyAV); the manifest says so")
+    p.add_argument("--budget", type=cli.time_limit, default=None,
+                   help="seconds for the whole command: each step gets a share, and its training runs stop "
+                        "early (resumably) so that the step ends in it")
     return p
 
 
@@ -47,9 +131,19 @@ def main(argv=None) -> int:
     except cli.UsageError as err:
         cli.fail(str(err), "python -m vjvcr.experiments")
     ctx.device, ctx.time_limit, ctx.variants, ctx.seeds = a.device, a.time_limit, a.variants, a.seeds
-    for name in (STEPS if a.step == "all" else [a.step]):
+    ctx.skip_video = a.skip_video
+    names = [n for n in (list(STEPS) if a.step == "all" else [a.step])
+             if not (a.skip_video and n in ("cater", "clevrer"))]
+    record = StepRecord(ctx, argv if argv is not None else sys.argv[1:], a.budget)
+    for k, name in enumerate(names):
+        if a.budget is not None:
+            left = a.budget - record.elapsed()
+            ctx.deadline = time.time() + left * BUDGET_SHARES[name] / sum(BUDGET_SHARES[n] for n in names[k:])
         print(f"[vjvcr] step {name} (profile {ctx.profile.name})", flush=True)
-        {**STEPS, **EXTRA_STEPS}[name](ctx)
+        with record.step(name):
+            {**STEPS, **EXTRA_STEPS}[name](ctx)
+    record.write()
+    print(f"[vjvcr] done in {record.elapsed():.0f} s; manifest in {record.path()}", flush=True)
     return 0
 
 

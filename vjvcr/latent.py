@@ -177,7 +177,14 @@ def latent_objective(variant: Variant, *, a: float, b: float, g: float, eps: flo
 
 
 def objective_for(cfg):
-    """The training objective of a run: None (the plain energy) without a latent, else the EM step."""
+    """The training objective of a run: None (the plain energy) without a latent, else the EM step.
+
+    The supervised ceiling (``variant="supervised"``) has its own: ``vjvcr.supervised``.
+    """
+    if cfg.variant == "supervised":
+        from .supervised import supervised_objective
+
+        return supervised_objective
     if cfg.latent == "none":
         return None
     from .losses import get_variant

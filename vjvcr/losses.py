@@ -33,6 +33,17 @@ def _as_btd(h: torch.Tensor) -> torch.Tensor:
     return h
 
 
+def fp32(fn):
+    """Run a batch statistic with autocast off, in float32 at least, whatever precision the step computes in."""
+    def wrapped(h: torch.Tensor, *args, **kwargs):
+        with torch.autocast(h.device.type, enabled=False):
+            return fn(h if h.dtype in (torch.float32, torch.float64) else h.float(), *args, **kwargs)
+
+    wrapped.__doc__, wrapped.__name__ = fn.__doc__, fn.__name__
+    return wrapped
+
+
+@fp32
 def variance_loss(h: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     """l_var: hinge on the per-time-step, per-feature standard deviation over the batch."""
     h = _as_btd(h)
@@ -40,6 +51,7 @@ def variance_loss(h: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     return F.relu(1.0 - std).mean()
 
 
+@fp32
 def covariance_loss(h: torch.Tensor) -> torch.Tensor:
     """l_cov: squared off-diagonal covariances per time step, summed, divided by T*d."""
     h = _as_btd(h)
@@ -69,11 +81,17 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
 )}
 
 
+# reference models trained beside the four variants (not rows of the paper's Table 1)
+BASELINES: dict[str, Variant] = {
+    "supervised": Variant("supervised", "Supervised ceiling", False, None, "none"),  # vjvcr.supervised
+}
+
+
 def get_variant(name: str) -> Variant:
     try:
-        return VARIANTS[name]
+        return VARIANTS.get(name) or BASELINES[name]
     except KeyError:
-        raise ValueError(f"unknown variant {name!r}; valid: {', '.join(VARIANTS)}") from None
+        raise ValueError(f"unknown variant {name!r}; valid: {', '.join([*VARIANTS, *BASELINES])}") from None
 
 
 def energy(model, clip: torch.Tensor, variant: Variant, *, a: float, b: float, g: float,
@@ -94,7 +112,7 @@ def energy(model, clip: torch.Tensor, variant: Variant, *, a: float, b: float, g
     h_y = None
     if variant.latent_pred:
         h_y = model.encoder(y)
-        terms["pred"] = F.mse_loss(pred, h_y)
+        terms["pred"] = F.mse_loss(pred.float(), h_y.float())
         loss = loss + terms["pred"]
     if variant.vc_on:
         h = torch.cat([h_x, h_y], dim=1) if variant.vc_on == "hx_hy" else h_x
@@ -103,7 +121,7 @@ def energy(model, clip: torch.Tensor, variant: Variant, *, a: float, b: float, g
         loss = loss + a * terms["var"] + b * terms["cov"]
     if model.decoder is not None:
         src = pred.detach() if variant.pixel == "detached" else pred
-        terms["pix"] = F.mse_loss(model.decoder(src), y)
+        terms["pix"] = F.mse_loss(model.decoder(src).float(), y.float())
         weight = 1.0 if variant.pixel == "detached" else g
         loss = loss + weight * terms["pix"]
     out = {k: v.detach() for k, v in terms.items()}

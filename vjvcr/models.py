@@ -58,7 +58,9 @@ class TemporalConv(nn.Module):
 class Encoder(nn.Module):
     """5 conv layers with BN and ReLU: 3 spatial, 2 temporal, then average pooling over space.
 
-    Order: spatial, spatial, temporal, spatial, temporal, giving one d-vector per frame.
+    Order: spatial, spatial, temporal, spatial, temporal, giving one d-vector per frame. The
+    pooling averages the final map down to ``pool`` x ``pool`` cells (1: global pooling) whose
+    d / pool^2 channels are flattened into d: with pool > 1 the vector keeps coarse *where*.
     The same encoder embeds x and y (they are encoded separately, so no target frame leaks
     into h_x through the temporal convolutions).
     """
@@ -66,16 +68,25 @@ class Encoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         c1, c2, c3 = cfg.channels
+        cells = cfg.pool * cfg.pool
+        if cfg.dim % cells:
+            raise ValueError(f"d = {cfg.dim} must be divisible by pool^2 = {cells} (model.pool = {cfg.pool})")
         self.layers = nn.Sequential(
             SpatialConv(1, c1), SpatialConv(c1, c2), TemporalConv(c2, c2),
-            SpatialConv(c2, c3), TemporalConv(c3, cfg.dim),
+            SpatialConv(c2, c3), TemporalConv(c3, cfg.dim // cells),
         )
-        self.dim = cfg.dim
+        self.dim, self.pool = cfg.dim, cfg.pool
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """frames [B, T, 1, H, W] in [0, 1] -> h [B, T, d]."""
-        h = self.layers(frames.permute(0, 1, 3, 4, 2))  # [B, T, H/8, W/8, d]
-        return h.mean(dim=(2, 3))
+        h = self.layers(frames.permute(0, 1, 3, 4, 2))  # [B, T, H/8, W/8, d / pool^2]
+        if self.pool == 1:
+            return h.mean(dim=(2, 3))
+        b, t, hh, ww, c = h.shape
+        if hh % self.pool or ww % self.pool:
+            raise ValueError(f"the encoder's {hh}x{ww} map cannot be pooled to {self.pool}x{self.pool}")
+        h = h.reshape(b, t, self.pool, hh // self.pool, self.pool, ww // self.pool, c).mean(dim=(3, 5))
+        return h.reshape(b, t, self.dim)  # (row, column, channel) flattened
 
 
 class Predictor(nn.Module):

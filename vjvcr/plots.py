@@ -61,10 +61,11 @@ def label_distributions(datasets: dict):
     return fig
 
 
-MODEL_ORDER = ["vjvcr", "vjvcr_dec", "gen_vc", "gen", "random"]
+MODEL_ORDER = ["vjvcr", "vjvcr_dec", "gen_vc", "gen", "supervised", "random"]
 FEATURE_LABELS = {"h_x": "h_x (input states)", "pred": "predicted states", "h_y": "h_y (target states)"}
 MODEL_LABELS = {"vjvcr": "VJ-VCR without decoder", "vjvcr_dec": "VJ-VCR with decoder",
-                "gen_vc": "Generative with VC", "gen": "Generative without VC", "random": "Random encoder"}
+                "gen_vc": "Generative with VC", "gen": "Generative without VC", "random": "Random encoder (floor)",
+                "supervised": "Supervised ceiling"}
 
 
 def _labelled(df: pd.DataFrame, column: str = "model") -> tuple[pd.DataFrame, list]:
@@ -171,9 +172,33 @@ def fig5_reconstructions(clips: np.ndarray, recons: dict, psnr_by_model: dict, *
                 for s in ax.spines.values():
                     s.set_visible(False)
             axes[base + r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
-    title = "Fig. 5: 3 input frames, then predicted frames. PSNR (mean over test clips and seeds): " + ", ".join(
-        f"{MODEL_LABELS[m]} {psnr_by_model[m]:.1f} dB" for m in models)
+    floors = [f"{FLOOR_LABELS[f]} {psnr_by_model[f]:.1f} dB" for f in FLOOR_LABELS if f in psnr_by_model]
+    title = (f"Fig. 5: {num_input} input frames, then predicted frames. PSNR (mean over test clips and seeds): "
+             + ", ".join(f"{MODEL_LABELS[m]} {psnr_by_model[m]:.1f} dB" for m in models)
+             + ("; floors: " + ", ".join(floors) if floors else ""))
     fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+FLOOR_LABELS = {"black": "all-black frames", "copy_last": "last input frame repeated"}
+
+
+def psnr_per_step(per_step: pd.DataFrame):
+    """PSNR of each target step (1 = the frame right after the inputs), per model, beside the two floors."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    models, order = _labelled(per_step[per_step["model"].isin(MODEL_LABELS)])
+    if len(models):
+        sns.lineplot(models, x="target_step", y="psnr", hue="model_label", hue_order=order, marker="o",
+                     errorbar=("pi", 100), ax=ax)
+    for (name, label), style in zip(FLOOR_LABELS.items(), ("--", ":")):
+        sub = per_step[per_step["model"] == name]
+        if len(sub):
+            ax.plot(sub["target_step"], sub["psnr"], style, color="0.3", label=f"floor: {label}")
+    ax.set_xlabel("target step (frames after the last input frame)")
+    ax.set_ylabel("PSNR (dB), mean over test clips")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
+    ax.set_title("PSNR per predicted frame (line: mean over seeds, band: min-max)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -228,13 +253,14 @@ def sample_video_clips(frames: np.ndarray, *, num_input: int, title: str = ""):
     return fig
 
 
-CATER_LABELS = {"vjvcr": "VJ-VCR z*", "gen": "Generative z*", "random": "random z"}
+CATER_LABELS = {"vjvcr": "VJ-VCR z*", "gen": "Generative z*", "random": "random z",
+                "vjvcr_h": "ceiling:\nVJ-VCR [h_x, h_y]", "gen_h": "ceiling:\ngenerative [h_x, h_y]"}
 
 
 def fig2_cater(per_seed: pd.DataFrame, agg: pd.DataFrame, *, source: str = "twin"):
     """Fig. 2: mAP of the linear classifier on z* (ours: bars with each seed as a dot; the paper's: hatched bars)."""
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    order = [m for m in ("vjvcr", "gen", "random") if m in set(agg["model"])]
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    order = [m for m in CATER_LABELS if m in set(agg["model"])]
     xs = np.arange(len(order))
     a = agg.set_index("model").loc[order]
     ax.bar(xs - 0.18, a["map_mean"], 0.36, yerr=a["map_std"], color="tab:blue", alpha=0.8, label="ours (mean ± std)")
@@ -244,7 +270,7 @@ def fig2_cater(per_seed: pd.DataFrame, agg: pd.DataFrame, *, source: str = "twin
     paper = [a.loc[m, "paper_map"] for m in order]
     ax.bar(xs + 0.18, paper, 0.36, color="none", edgecolor="tab:orange", hatch="//", label="paper")
     ax.axhline(a["chance"].mean(), color="0.4", ls="--", lw=1, label="chance (label prevalence)")
-    ax.set_xticks(xs, [CATER_LABELS[m] for m in order])
+    ax.set_xticks(xs, [CATER_LABELS[m] for m in order], fontsize=7)
     ax.set_ylabel("mAP (%)")
     seeds = int(a["seed_count"].max())
     what = "synthetic CATER twin" if source == "twin" else "CATER"

@@ -16,83 +16,58 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
-from .config import DataConfig, ModelConfig, TrainConfig, VideoDataConfig, VideoModelConfig, config_hash
+from .checkpoints import _atomic_save, _check_config, load_checkpoint, resumed_step
+from .config import TrainConfig
 from .device import pick_device
 from .losses import energy, get_variant
 from .models import VJVCR, to_float_frames
+from .runconfig import ConfigMismatchError, RunConfig, build_model
 from .runlock import run_lock
-
-
-class ConfigMismatchError(RuntimeError):
-    """A run folder holds a checkpoint of a different configuration."""
 
 
 class NonFiniteLossError(FloatingPointError):
     """The loss became NaN or infinite."""
 
 
-# fields that may change between a run and its resumption without changing what is trained
-_NOT_HASHED = ("checkpoint_every",)
+PRECISIONS = ("fp32", "bf16")
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    variant: str
-    seed: int
-    data: DataConfig | VideoDataConfig
-    model: ModelConfig | VideoModelConfig
-    train: TrainConfig
-    data_id: str = ""  # fingerprint of the training set (vjvcr.experiments sets it)
-    latent: str = "none"  # "none", "discrete" or "sparse" (Table 2)
-    latent_dim: int = 0  # heads for "discrete", size of z for "sparse"
-    extra: dict = field(default_factory=dict)
+class TrainingStep:
+    """The forward pass of a training step (model + objective), under bf16 autocast and torch.compile if asked.
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    bf16 autocast runs convolutions and matrix products in bfloat16; parameters, optimizer state,
+    losses and the VC statistics stay in float32 (``vjvcr.losses`` computes them with autocast off).
+    ``compile=True`` compiles the step on first use; if compiling fails (no compiler, an unsupported
+    op), it warns once and runs eagerly, so a run never dies of its speed-up.
+    """
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "RunConfig":
-        """The inverse of ``to_dict`` (e.g. a run folder's config.json ``config``)."""
-        def build(kind, values):
-            return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    def __init__(self, engine, device: torch.device, *, precision: str = "fp32", compile: bool = False):
+        self.eager, self.device, self.precision = engine, device, precision
+        self.compiled = torch.compile(engine) if compile else None
 
-        video = "depth" in d["model"]
-        return cls(variant=d["variant"], seed=d["seed"],
-                   data=build(VideoDataConfig if video else DataConfig, d["data"]),
-                   model=build(VideoModelConfig if video else ModelConfig, d["model"]),
-                   train=build(TrainConfig, d["train"]), data_id=d.get("data_id", ""),
-                   latent=d.get("latent", "none"), latent_dim=d.get("latent_dim", 0), extra=d.get("extra", {}))
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
-    def hash(self) -> str:
-        d = self.to_dict()
-        for k in _NOT_HASHED:
-            d["train"].pop(k, None)
-        return config_hash(d)
+    def __call__(self, *batch):
+        with self.autocast():
+            if self.compiled is not None:
+                try:
+                    return self.compiled(*batch)
+                except Exception as err:  # compiler missing or unsupported op: keep training, eagerly
+                    import warnings
 
-
-def build_model(cfg: RunConfig):
-    """The model of a run, initialised from its seed."""
-    variant = get_variant(cfg.variant)
-    torch.manual_seed(cfg.seed)
-    if isinstance(cfg.model, VideoModelConfig):  # CLEVRER / CATER
-        from .video_models import VideoJEPA
-
-        if cfg.latent == "discrete":
-            raise ValueError("the video models take a continuous (sparse) latent only")
-        return VideoJEPA(cfg.model, cfg.data, decoder=variant.pixel == "train",
-                         latent_dim=cfg.latent_dim if cfg.latent == "sparse" else 0)
-    return VJVCR(cfg.model, cfg.data, decoder=variant.pixel == "train",
-                 num_heads=cfg.latent_dim if cfg.latent == "discrete" else 1,
-                 latent_dim=cfg.latent_dim if cfg.latent == "sparse" else 0)
+                    warnings.warn(f"torch.compile failed ({type(err).__name__}: {str(err)[:200]}); "
+                                  "training this run without it")
+                    self.compiled = None
+            return self.eager(*batch)
 
 
 def lr_at(step: int, tc: TrainConfig) -> float:
@@ -118,42 +93,6 @@ def batch_indices(step: int, *, n: int, batch_size: int, seed: int) -> torch.Ten
     return torch.randperm(n, generator=g)[k * batch_size:(k + 1) * batch_size]
 
 
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: Path, map_location="cpu") -> dict:
-    return torch.load(path, map_location=map_location, weights_only=True)
-
-
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[prefix + k] = v
-    return out
-
-
-def _check_config(run_dir: Path, cfg: RunConfig) -> None:
-    path = run_dir / "config.json"
-    if not path.exists():
-        return
-    saved = json.loads(path.read_text())
-    if saved.get("hash") == cfg.hash():
-        return
-    old, new = _flat(saved.get("config", {})), _flat(json.loads(json.dumps(cfg.to_dict())))
-    diff = sorted(k for k in old.keys() | new.keys()
-                  if old.get(k) != new.get(k) and k.split(".")[-1] not in _NOT_HASHED)
-    raise ConfigMismatchError(
-        f"{run_dir} holds a run with a different configuration (differs in: "
-        f"{', '.join(diff) or 'unknown fields'}). It was not touched. "
-        f"Train into a new folder, or delete {run_dir} to start this one afresh.")
-
-
 def std_stats(h: torch.Tensor) -> dict:
     """Per-dimension std of h over the batch (every time step pooled): mean and min."""
     std = h.reshape(-1, h.shape[-1]).float().std(dim=0)
@@ -171,12 +110,14 @@ class TrainResult:
 
 def train(run_dir: str | Path, cfg: RunConfig, frames: np.ndarray, *, device: str | None = None,
           progress: bool = True, objective: Callable | None = None, log_every: int = 10,
-          stop_at: int | None = None, time_limit: float | None = None) -> TrainResult:
+          stop_at: int | None = None, time_limit: float | None = None,
+          labels: np.ndarray | None = None) -> TrainResult:
     """Train (or resume) ``cfg`` on uint8 clips ``frames`` [N, T, H, W] into ``run_dir``.
 
     ``objective(model, clip, cfg) -> (loss, terms)`` replaces the Table-1 energy (the latent
-    variable models use this); ``stop_at`` ends early at that step, and ``time_limit`` after
-    that many seconds of this call, each leaving a resumable run with a snapshot at the stop.
+    variable models use this); with ``labels`` [N] it is called as ``objective(model, clip, cfg,
+    label)`` (the supervised ceiling). ``stop_at`` ends early at that step, and ``time_limit``
+    after that many seconds of this call, each leaving a resumable run with a snapshot at the stop.
     """
     from .distributed import rank_world
 
@@ -187,11 +128,12 @@ def train(run_dir: str | Path, cfg: RunConfig, frames: np.ndarray, *, device: st
         run_dir.mkdir(parents=True, exist_ok=True)
     with run_lock(run_dir) if main else contextlib.nullcontext():  # one training process per folder
         return _train(run_dir, cfg, frames, rank=rank, world=world, device=device, progress=progress,
-                      objective=objective, log_every=log_every, stop_at=stop_at, time_limit=time_limit)
+                      objective=objective, log_every=log_every, stop_at=stop_at, time_limit=time_limit,
+                      labels=labels)
 
 
 def _train(run_dir: Path, cfg: RunConfig, frames: np.ndarray, *, rank: int, world: int, device, progress,
-           objective, log_every, stop_at, time_limit) -> TrainResult:
+           objective, log_every, stop_at, time_limit, labels) -> TrainResult:
     """The body of ``train``, run while this process holds the run folder's lock."""
     from tqdm.auto import tqdm
 
@@ -213,8 +155,11 @@ def _train(run_dir: Path, cfg: RunConfig, frames: np.ndarray, *, rank: int, worl
         def objective(model, clip, cfg):
             return energy(model, clip, variant, a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight, eps=tc.eps)
 
+    if tc.precision not in PRECISIONS:
+        raise ValueError(f"train.precision {tc.precision!r} is not one of {', '.join(PRECISIONS)}")
     model = build_model(cfg).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay,
+                            fused=dev.type == "cuda")  # one kernel for the whole update on a GPU
     step, seconds, resumed = 0, 0.0, None
     last = run_dir / "last.pt"
     if last.exists():
@@ -237,15 +182,32 @@ def _train(run_dir: Path, cfg: RunConfig, frames: np.ndarray, *, rank: int, worl
         return TrainResult(model, run_dir, step, seconds, resumed)
 
     data = torch.as_tensor(frames).to(dev)
+    targets = None if labels is None else torch.as_tensor(labels, dtype=torch.float32).to(dev)
     snaps = set(snapshot_steps(tc))
     engine = wrap(model, objective, cfg, dev)  # DistributedDataParallel under torchrun
+    step_fn = TrainingStep(engine, dev, precision=tc.precision, compile=tc.compile)
+    # NaN or inf is flagged on the device and read back only at logged and saved steps: no host sync per step
+    nonfinite = torch.zeros((), dtype=torch.bool, device=dev)
+    first_bad = torch.full((), -1, dtype=torch.long, device=dev)
+
+    def check_finite():
+        if mean_over_processes(nonfinite.float()).item() == 0:
+            return
+        bad = int(first_bad.item())
+        good = f"{last} (step {resumed_step(last)})" if last.exists() else "none (no checkpoint yet)"
+        raise NonFiniteLossError(
+            f"the loss became NaN or infinite at step {bad} of {cfg.variant} (seed {cfg.seed}); training "
+            f"stopped. Last good checkpoint: {good}. Try a lower learning rate (train.lr={tc.lr}) or "
+            f"smaller VC weights.")
 
     def save_last(s: int, secs: float):
+        check_finite()
         if main:
             _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": s,
                           "seconds": secs, "hash": cfg.hash()}, last)
 
     def save_snapshot(s: int, secs: float):
+        check_finite()
         if main:
             _atomic_save({"model": model.state_dict(), "step": s, "seconds": secs, "hash": cfg.hash()},
                          run_dir / f"snap_{s:06d}.pt")
@@ -266,19 +228,17 @@ def _train(run_dir: Path, cfg: RunConfig, frames: np.ndarray, *, rank: int, worl
             idx = batch_indices(step, n=len(data), batch_size=tc.batch_size, seed=cfg.seed)
             idx = idx[rank * local_batch:(rank + 1) * local_batch].to(dev)  # this process's part
             clip = to_float_frames(data[idx])
-            loss, terms = engine(clip)
-            if not torch.isfinite(mean_over_processes(loss)).item():
-                good = f"{last} (step {resumed_step(last)})" if last.exists() else "none (no checkpoint yet)"
-                raise NonFiniteLossError(
-                    f"the loss became {loss.item()} at step {step} of {cfg.variant} (seed {cfg.seed}); "
-                    f"training stopped. Last good checkpoint: {good}. Try a lower learning rate "
-                    f"(train.lr={tc.lr}) or smaller VC weights.")
+            loss, terms = step_fn(clip) if targets is None else step_fn(clip, targets[idx])
+            bad_now = ~torch.isfinite(loss.detach())
+            first_bad = torch.where(bad_now & ~nonfinite, step, first_bad)
+            nonfinite = nonfinite | bad_now
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             step += 1
             bar.update(1)
             if step % log_every == 0 or step == tc.steps:
+                check_finite()
                 scalars = {k: v for k, v in terms.items() if torch.is_tensor(v) and v.dim() == 0}
                 scalars["loss"] = loss.detach()
                 names = list(scalars)
@@ -308,34 +268,3 @@ def _train(run_dir: Path, cfg: RunConfig, frames: np.ndarray, *, rank: int, worl
     return TrainResult(model, run_dir, step, time.perf_counter() - t_start, resumed)
 
 
-def resumed_step(path: Path) -> int:
-    return load_checkpoint(path)["step"]
-
-
-def read_metrics(run_dir: str | Path) -> list[dict]:
-    path = Path(run_dir) / "metrics.jsonl"
-    return [json.loads(ln) for ln in path.read_text().splitlines() if ln] if path.exists() else []
-
-
-def load_model(run_dir: str | Path, cfg: RunConfig, *, snapshot: int | None = None,
-               device: str | None = "cpu") -> VJVCR:
-    """The trained model of a run folder (its last state, or a snapshot step), in eval mode."""
-    run_dir = Path(run_dir)
-    path = run_dir / (f"snap_{snapshot:06d}.pt" if snapshot is not None else "last.pt")
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: train the run first (python -m vjvcr.experiments pretrain)")
-    ck = load_checkpoint(path, map_location=device or "cpu")
-    if ck.get("hash") != cfg.hash():
-        raise ConfigMismatchError(f"{path} was trained with another configuration than the one asked for")
-    model = build_model(cfg)
-    model.load_state_dict(ck["model"])
-    return model.to(device or "cpu").eval()
-
-
-def list_snapshots(run_dir: str | Path) -> list[tuple[int, float]]:
-    """(step, seconds) of every snapshot in a run folder."""
-    out = []
-    for p in sorted(Path(run_dir).glob("snap_*.pt")):
-        ck = load_checkpoint(p)
-        out.append((ck["step"], ck["seconds"]))
-    return out

@@ -15,7 +15,7 @@ CATER_MODELS = ("vjvcr", "gen")  # VJ-VCR without decoder, generative without VC
 
 def cater_runs(ctx, seeds=None) -> list:
     """(RunConfig, folder) of the CATER latent models: VJ-VCR (no decoder) and generative, sparse z."""
-    from ..train import RunConfig
+    from ..runconfig import RunConfig
 
     p, cl = ctx.profile, ctx.profile.cater_latent
     train = load_video_clips(ctx, "cater", "train")
@@ -64,13 +64,19 @@ def multilabel_map(z_train, train_clips, z_test, test_clips, *, c: float = 1.0) 
 
 
 def run_cater(ctx):
-    """Fig. 2: train the CATER latent models, infer z* for every clip, fit the linear classifier, mAP."""
+    """Fig. 2: train the CATER latent models, infer z* for every clip, fit the linear classifier, mAP.
+
+    Beside z*: random z (the floor) and, per model, the same classifier on the model's own
+    representation of the clip, [h_x, h_y] flattened (the ceiling: what any z inferred from it
+    could carry).
+    """
     import pandas as pd
 
     from .. import plots
     from ..device import pick_device
     from ..paper import FIG2
-    from ..train import load_model
+    from ..probes import encode
+    from ..checkpoints import load_model
 
     runs = cater_runs(ctx)
     train_runs(ctx, runs, clips_path(ctx, "cater", "train"), device=ctx.device, time_limit=ctx.time_limit,
@@ -87,6 +93,11 @@ def run_cater(ctx):
         res = multilabel_map(z_tr, tr, z_te, te, c=cl.logistic_c)
         rows.append(dict(model=cfg.variant, seed=cfg.seed, map=res["map"], chance=res["chance"],
                          classes=res["classes"], zero_fraction=float((z_te == 0).mean())))
+        h_tr, h_te = (np.concatenate(list(encode(model, c.frames, device=dev, features=("h_x", "h_y")).values()), 1)
+                      for c in (tr, te))
+        res = multilabel_map(h_tr, tr, h_te, te, c=cl.logistic_c)
+        rows.append(dict(model=f"{cfg.variant}_h", seed=cfg.seed, map=res["map"], chance=res["chance"],
+                         classes=res["classes"], zero_fraction=np.nan))
     for seed in sorted({cfg.seed for cfg, _ in runs}):  # z drawn at random, unrelated to the clip
         rng = np.random.default_rng(seed)
         z_tr, z_te = rng.standard_normal((len(tr), cl.latent_dim)), rng.standard_normal((len(te), cl.latent_dim))
@@ -95,6 +106,8 @@ def run_cater(ctx):
                          zero_fraction=0.0))
     per_seed = pd.DataFrame(rows)
     per_seed.to_csv(ctx.out_dir / "fig2_cater_map_per_seed.csv", index=False, float_format="%.4f")
+    order = {m: k for k, m in enumerate(plots.CATER_LABELS)}  # z* rows, random z, then the ceilings
+    per_seed = per_seed.sort_values("model", key=lambda col: col.map(order), kind="stable")
     agg = per_seed.groupby("model", sort=False).agg(map_mean=("map", "mean"), map_std=("map", lambda v: v.std(ddof=0)),
                                                      seed_count=("seed", "count"), chance=("chance", "mean")).reset_index()
     agg.insert(3, "paper_map", [FIG2.get(m) for m in agg["model"]])

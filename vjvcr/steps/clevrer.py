@@ -13,7 +13,8 @@ CLEVRER_VARIANTS = ("vjvcr", "vjvcr_dec", "gen_vc", "gen")
 
 
 def clevrer_runs(ctx, variants=None, seeds=None) -> list:
-    from ..train import RunConfig
+    """(RunConfig, run folder) of the CLEVRER runs: the Table-1 variants (or those given), every seed."""
+    from ..runconfig import RunConfig
 
     p = ctx.profile
     train = load_video_clips(ctx, "clevrer", "train")
@@ -29,16 +30,23 @@ def clevrer_runs(ctx, variants=None, seeds=None) -> list:
     return runs
 
 
-def pretrain_clevrer(ctx) -> list:
-    """Train (or resume, or skip) the four Table-1 variants on CLEVRER clips, every seed."""
+def clevrer_ceiling_runs(ctx) -> list:
+    """The supervised ceiling on CLEVRER (the video encoder trained on the speed label), every seed."""
+    if ctx.variants and "supervised" not in ctx.variants:
+        return []
+    return clevrer_runs(ctx, ["supervised"])
 
-    runs = clevrer_runs(ctx)
+
+def pretrain_clevrer(ctx) -> list:
+    """Train (or resume, or skip) the four Table-1 variants and the supervised ceiling on CLEVRER clips."""
+    runs = clevrer_runs(ctx) + clevrer_ceiling_runs(ctx)
     return train_runs(ctx, runs, clips_path(ctx, "clevrer", "train"), device=ctx.device,
                       time_limit=ctx.time_limit, desc=f"CLEVRER pretraining ({ctx.profile.name})")
 
 
 def run_clevrer_probe(ctx):
-    """Linear speed probe on h_x of CLEVRER clips (train -> validation) for every run and a random encoder.
+    """Linear speed probe on h_x of CLEVRER clips (train -> validation) for every run, the supervised
+    ceiling and a random encoder (the floor).
 
     Writes ``clevrer_speed.csv`` (model, seed, mse, r2, alpha): MSE of the standardised speed, as
     for MovingMNIST, with the ridge penalty picked by leave-one-out on the training clips;
@@ -46,15 +54,16 @@ def run_clevrer_probe(ctx):
     """
     import pandas as pd
 
-    from ..probes import speed_probe
     from ..device import pick_device
-    from ..train import build_model, load_model
+    from ..probes import speed_probe
+    from ..checkpoints import load_model
+    from ..runconfig import build_model
 
     dev = str(pick_device(ctx.device))
     tr, te = load_video_clips(ctx, "clevrer", "train"), load_video_clips(ctx, "clevrer", "validation")
-    alpha = tuple(ctx.profile.probe.clevrer_alphas)  # chosen by leave-one-out on the training clips
+    alpha = tuple(ctx.profile.probe.ridge_alphas)  # chosen by leave-one-out on the training clips
     rows = []
-    runs = clevrer_runs(ctx)
+    runs = clevrer_runs(ctx) + clevrer_ceiling_runs(ctx)
     for cfg, run_dir in runs:
         res = speed_probe(load_model(run_dir, cfg, device=dev), tr, te, num_train=len(tr), num_test=len(te),
                           alpha=alpha, device=dev, features=("h_x",))["h_x"]

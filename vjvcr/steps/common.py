@@ -1,7 +1,9 @@
 """What every step shares: the run context, MovingMNIST datasets, run folders, training many runs."""
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,8 @@ class Context:
     variants: tuple | None = None  # None: all four Table-1 variants
     seeds: tuple | None = None  # None: the profile's seeds
     time_limit: float | None = None  # seconds per training run and call (None: train to the end)
+    deadline: float | None = None  # time.time() by which the current step must end (the CLI's --budget)
+    skip_video: bool = False  # leave out CLEVRER and CATER (a machine without PyAV; the CLI's --skip-video)
 
     @property
     def runs_dir(self) -> Path:
@@ -115,15 +119,45 @@ def _train_one(run_dir, cfg, data_path, threads, device, time_limit=None, progre
     import torch
 
     from ..latent import objective_for
+    from ..supervised import speed_labels, standardised
     from ..train import train
 
     if threads:
         torch.set_num_threads(threads)
     with np.load(data_path) as z:  # every cached dataset (MovingMNIST, CLEVRER, CATER clips) has 'frames'
         frames = z["frames"]
+        labels = standardised(speed_labels(z)) if cfg.variant == "supervised" else None
     res = train(run_dir, cfg, frames, device=device, progress=progress, time_limit=time_limit,
-                objective=objective_for(cfg))
+                objective=objective_for(cfg), labels=labels)
     return str(run_dir), res.step, res.seconds
+
+
+@contextlib.contextmanager
+def part_of_deadline(ctx: Context, fraction: float):
+    """Within the block, ``ctx.deadline`` is ``fraction`` of the time left (for a step that trains twice)."""
+    saved = ctx.deadline
+    if saved is not None:
+        ctx.deadline = time.time() + fraction * max(0.0, saved - time.time())
+    try:
+        yield
+    finally:
+        ctx.deadline = saved
+
+
+TRAINING_SHARE = 0.7  # of a step's remaining time under a deadline; the rest is left for its analysis
+
+
+def run_time_limit(ctx: Context, time_limit: float | None, runs_left: int, workers: int) -> float | None:
+    """Seconds a run may train: ``time_limit``, cut so that the step's runs end before ``ctx.deadline``.
+
+    Under a deadline the remaining time is shared by the runs still to train (``workers`` at a
+    time), keeping 30% of it for the step's analysis; every run gets at least one second.
+    """
+    if ctx.deadline is None:
+        return time_limit
+    rounds = -(-runs_left // workers)
+    share = max(1.0, TRAINING_SHARE * (ctx.deadline - time.time()) / max(1, rounds))
+    return share if time_limit is None else min(time_limit, share)
 
 
 def train_runs(ctx: Context, runs: list, data_path: Path, *, workers: int | None = None,
@@ -132,7 +166,8 @@ def train_runs(ctx: Context, runs: list, data_path: Path, *, workers: int | None
 
     On the CPU, runs go to ``workers`` processes of one thread each (default: one per core,
     at most 2: on 2 cores, two 1-thread runs get through 1.4x the steps of one 2-thread run).
-    On a GPU they run one after another.
+    On a GPU they run one after another unless $VJVCR_GPU_WORKERS asks for several at once (small
+    models that cannot fill the GPU alone). Under ``ctx.deadline`` each run's time is cut to fit.
     """
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
@@ -143,17 +178,20 @@ def train_runs(ctx: Context, runs: list, data_path: Path, *, workers: int | None
 
     dev = pick_device(device)
     if workers is None:
-        workers = 1 if dev.type == "cuda" else max(1, min(2, os.cpu_count() or 1, len(runs)))
+        workers = (int(os.environ.get("VJVCR_GPU_WORKERS", "1")) if dev.type == "cuda"
+                   else max(1, min(2, os.cpu_count() or 1, len(runs))))
     threads = 0 if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
     results = []
     with tqdm(total=len(runs), desc=desc) as bar:
         if workers == 1:
-            for cfg, run_dir in runs:
-                results.append(_train_one(run_dir, cfg, data_path, threads, str(dev), time_limit, progress=True))
+            for k, (cfg, run_dir) in enumerate(runs):
+                limit = run_time_limit(ctx, time_limit, len(runs) - k, 1)
+                results.append(_train_one(run_dir, cfg, data_path, threads, str(dev), limit, progress=True))
                 bar.update(1)
         else:
+            limit = run_time_limit(ctx, time_limit, len(runs), workers)
             with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-                futs = [pool.submit(_train_one, run_dir, cfg, data_path, threads, str(dev), time_limit)
+                futs = [pool.submit(_train_one, run_dir, cfg, data_path, threads, str(dev), limit)
                         for cfg, run_dir in runs]
                 for f in futs:
                     results.append(f.result())

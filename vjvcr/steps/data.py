@@ -29,7 +29,8 @@ def run_data(ctx: Context) -> dict:
         ctx.save(plots.sample_clips(sets["stoch_train"], num_input=ctx.profile.data.num_input,
                                     title="stochastic MovingMNIST (train)"), "fig_data_samples_stochastic.png")
     ctx.save(plots.label_distributions(sets), "fig_data_labels.png")
-    run_video_data(ctx)  # CLEVRER and CATER (real data in DATA/clevrer, DATA/cater, else the twins)
+    if not ctx.skip_video:
+        run_video_data(ctx)  # CLEVRER and CATER (real data in DATA/clevrer, DATA/cater, else the twins)
     return sets
 
 

@@ -19,7 +19,7 @@ def latent_runs(ctx: Context, *, with_baseline: bool = True) -> list:
     """
     from dataclasses import replace
 
-    from ..train import RunConfig
+    from ..runconfig import RunConfig
 
     p, lc = ctx.profile, ctx.profile.latent
     did = data_id(prepare_data(ctx)["stoch_train"])
@@ -59,16 +59,21 @@ def classify(train_z, train_labels, test_z, test_labels) -> float:
 
 
 def run_latent_probes(ctx: Context):
-    """Table 2: linear probes from z* to the switch and to the digit, per latent and model."""
-    import pandas as pd
+    """Table 2: linear probes from z* to the switch and to the digit, per latent and model.
 
+    Beside each: the floor (the most frequent test class) and a ceiling: the same linear probe on the
+    model's own representation of the whole clip, [h_x, h_y] flattened (what is linearly available to
+    any z inferred from it).
+    """
+    import pandas as pd
+    import torch
+
+    from ..device import pick_device
     from ..latent import calibrate_lambda
     from ..models import to_float_frames
     from ..paper import TABLE2
-    from ..device import pick_device
-    from ..train import load_model
-
-    import torch
+    from ..probes import encode
+    from ..checkpoints import load_model
 
     dev = str(pick_device(ctx.device))
     lc = ctx.profile.latent
@@ -78,6 +83,10 @@ def run_latent_probes(ctx: Context):
     rows = []
     for cfg, run_dir in latent_runs(ctx, with_baseline=False):
         model = load_model(run_dir, cfg, device=dev)
+        h_tr, h_te = (np.concatenate(list(encode(model, s.frames[:n], device=dev, features=("h_x", "h_y")).values()), 1)
+                      for s, n in ((tr, ntr), (te, nte)))
+        ceiling = dict(switch_ceiling=classify(h_tr, tr.switch[:ntr], h_te, te.switch[:nte]),
+                       digit_ceiling=classify(h_tr, tr.digits[:ntr, 0], h_te, te.digits[:nte, 0]))
         settings = [("discrete", 0.0)] if cfg.latent == "discrete" else []
         if cfg.latent == "sparse":
             calib = to_float_frames(torch.as_tensor(tr.frames[:128]).to(dev))
@@ -91,13 +100,14 @@ def run_latent_probes(ctx: Context):
             rows.append(dict(model=LATENT_MODELS[cfg.variant], latent=name, seed=cfg.seed, lam=lam,
                              zero_fraction=float((z_te == 0).mean()),
                              switch_acc=classify(z_tr, tr.switch[:ntr], z_te, te.switch[:nte]),
-                             digit_acc=classify(z_tr, tr.digits[:ntr, 0], z_te, te.digits[:nte, 0])))
+                             digit_acc=classify(z_tr, tr.digits[:ntr, 0], z_te, te.digits[:nte, 0]), **ceiling))
     per_seed = pd.DataFrame(rows)
     per_seed.to_csv(ctx.out_dir / "table2_per_seed.csv", index=False, float_format="%.4f")
     agg = per_seed.groupby(["model", "latent"], sort=False).agg(
         seed_count=("seed", "count"), switch_acc_mean=("switch_acc", "mean"),
         switch_acc_std=("switch_acc", lambda v: v.std(ddof=0)), digit_acc_mean=("digit_acc", "mean"),
-        digit_acc_std=("digit_acc", lambda v: v.std(ddof=0)), zero_fraction=("zero_fraction", "mean")).reset_index()
+        digit_acc_std=("digit_acc", lambda v: v.std(ddof=0)), zero_fraction=("zero_fraction", "mean"),
+        switch_ceiling=("switch_ceiling", "mean"), digit_ceiling=("digit_ceiling", "mean")).reset_index()
     agg["paper_switch_acc"] = [TABLE2.get(l, {}).get("switch_acc") if m == "vjvcr" else None
                                for m, l in zip(agg["model"], agg["latent"])]
     agg["paper_digit_acc"] = [TABLE2.get(l, {}).get("digit_acc") if m == "vjvcr" else None
@@ -106,7 +116,8 @@ def run_latent_probes(ctx: Context):
     agg["switch_chance"] = 100 * np.bincount(te.switch[:nte]).max() / nte
     agg["digit_chance"] = 100 * np.bincount(te.digits[:nte, 0]).max() / nte
     cols = ["model", "latent", "seed_count", "switch_acc_mean", "switch_acc_std", "digit_acc_mean", "digit_acc_std",
-            "zero_fraction", "paper_switch_acc", "paper_digit_acc", "switch_chance", "digit_chance"]
+            "zero_fraction", "paper_switch_acc", "paper_digit_acc", "switch_chance", "digit_chance",
+            "switch_ceiling", "digit_ceiling"]
     agg[cols].to_csv(ctx.out_dir / "table2.csv", index=False, float_format="%.4f")
     from ..tables import render_table2
 
@@ -126,7 +137,8 @@ def latent_decoder(ctx: Context, cfg, run_dir, model, dev):
 
 
 def run_fig3(ctx: Context, num_clips: int = 4):
-    """Fig. 3: targets vs predictions without and with the inferred (discrete) latent, and PSNR of each.
+    """Fig. 3: targets vs predictions without and with the inferred (discrete) latent, and PSNR of each
+    beside the two floors (all-black frames, the last input frame repeated).
 
     First seed only: each VJ-VCR run needs a decoder fitted afterwards to be drawn.
     """
@@ -134,11 +146,11 @@ def run_fig3(ctx: Context, num_clips: int = 4):
     import torch
 
     from .. import plots
-    from ..analysis import psnr
+    from ..analysis import psnr_floors, psnr_per_clip
     from ..device import pick_device
     from ..latent import infer
     from ..models import clip_batches
-    from ..train import load_model
+    from ..checkpoints import load_model
 
     dev = str(pick_device(ctx.device))
     te = prepare_data(ctx)["stoch_test"]
@@ -159,8 +171,11 @@ def run_fig3(ctx: Context, num_clips: int = 4):
                 outs.append(decoder(model.predictor(model.encoder(x), z))[:, :, 0].cpu().numpy())
         rec = np.concatenate(outs)
         name = "without latent" if latent == "none" else "with inferred discrete z*"
-        rows.append(dict(prediction=name, seed=seed, psnr=float(psnr(rec, target, axis=(1, 2, 3)).mean())))
+        rows.append(dict(prediction=name, seed=seed, psnr=float(psnr_per_clip(rec, target).mean())))
         shown[latent] = rec[:num_clips]
+    floors = psnr_floors(te.frames[:n], ctx.profile.data.num_input)
+    rows += [dict(prediction="floor: all-black frames", seed=np.nan, psnr=floors["black"]),
+             dict(prediction="floor: last input frame repeated", seed=np.nan, psnr=floors["copy_last"])]
     metrics = pd.DataFrame(rows)
     metrics.to_csv(ctx.out_dir / "fig3_psnr.csv", index=False, float_format="%.3f")
     fig = plots.fig3_switch(te.frames[:num_clips], shown["none"], shown["discrete"],
@@ -183,7 +198,7 @@ def explorer(ctx: Context, latent: str = "discrete", clip_index: int = 0):
 
     from ..latent import infer
     from ..models import to_float_frames
-    from ..train import load_model
+    from ..checkpoints import load_model
     from ..widgets import latent_explorer
 
     seed = min(ctx.run_seeds)

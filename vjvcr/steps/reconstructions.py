@@ -8,21 +8,22 @@ from .pretrain import table1_runs
 
 
 def run_reconstructions(ctx: Context):
-    """PSNR of every run's decoded predictions (post-hoc decoder for VJ-VCR without one), Fig. 5."""
+    """PSNR of every run's decoded predictions (post-hoc decoder for VJ-VCR without one) beside two floors
+    (an all-black prediction, the last input frame repeated); PSNR per target step; Fig. 5."""
     import pandas as pd
 
     from .. import plots
-    from ..analysis import psnr
+    from ..analysis import psnr_floors, psnr_per_clip, psnr_per_step
     from ..decoding import fit_posthoc_decoder, reconstruct
     from ..device import pick_device
-    from ..train import load_model
+    from ..checkpoints import load_model
 
     dev = str(pick_device(ctx.device))
     p, an = ctx.profile, ctx.profile.analysis
     sets = prepare_data(ctx, stochastic=False)
     test = sets["test"].frames[:an.num_clips]
     target = test[:, p.data.num_input:].astype(np.float32) / 255
-    rows, recons = [], {}
+    rows, steps, recons = [], [], {}
     for cfg, run_dir in table1_runs(ctx):
         model = load_model(run_dir, cfg, device=dev)
         decoder = None
@@ -31,15 +32,24 @@ def run_reconstructions(ctx: Context):
                                           batch_size=p.train.batch_size, lr=an.decoder_lr, seed=cfg.seed,
                                           path=run_dir / "posthoc_decoder.pt", run_hash=cfg.hash(), device=dev)
         rec = reconstruct(model, test, decoder=decoder, device=dev)
-        per_clip = psnr(rec, target, axis=(1, 2, 3))
-        rows.append(dict(model=cfg.variant, seed=cfg.seed, psnr=float(per_clip.mean()),
+        rows.append(dict(model=cfg.variant, seed=cfg.seed, psnr=float(psnr_per_clip(rec, target).mean()),
                          decoder="fitted afterwards" if decoder is not None else "trained with the model"))
+        steps += [dict(model=cfg.variant, seed=cfg.seed, target_step=k + 1, psnr=v)
+                  for k, v in enumerate(psnr_per_step(rec, target))]
         recons.setdefault(cfg.variant, rec)  # first seed's reconstructions for the figure
-    df = pd.DataFrame(rows)
+    floors = psnr_floors(test, p.data.num_input)
+    last = np.broadcast_to(test[:, p.data.num_input - 1:p.data.num_input].astype(np.float32) / 255, target.shape)
+    for name, pred in (("black", np.zeros_like(target)), ("copy_last", last)):
+        rows.append(dict(model=name, seed=np.nan, psnr=floors[name], decoder="floor (no model)"))
+        steps += [dict(model=name, seed=np.nan, target_step=k + 1, psnr=v)
+                  for k, v in enumerate(psnr_per_step(pred, target))]
+    df, per_step = pd.DataFrame(rows), pd.DataFrame(steps)
     df.to_csv(ctx.out_dir / "psnr.csv", index=False, float_format="%.4f")
+    per_step.to_csv(ctx.out_dir / "psnr_per_step.csv", index=False, float_format="%.4f")
     summary = df.groupby("model")["psnr"].mean()
     fig = plots.fig5_reconstructions(test, recons, summary.to_dict(), num_input=p.data.num_input)
     ctx.save(fig, "fig5_reconstructions.png")
+    ctx.save(plots.psnr_per_step(per_step), "fig5_psnr_per_step.png")
     return df
 
 

@@ -9,7 +9,7 @@ from .pretrain import table1_runs
 
 def _stages(run_dir) -> dict:
     """Early (first snapshot after step 0) and late (last snapshot) training steps of a run."""
-    from ..train import list_snapshots
+    from ..checkpoints import list_snapshots
 
     steps = [s for s, _ in list_snapshots(run_dir)]
     later = [s for s in steps if s > 0]
@@ -32,7 +32,7 @@ def run_svd(ctx: Context):
     from .. import plots
     from ..analysis import components_for, rankme, spectrum
     from ..device import pick_device
-    from ..train import load_model
+    from ..checkpoints import load_model
 
     dev = str(pick_device(ctx.device))
     test = prepare_data(ctx, stochastic=False)["test"].frames[:ctx.profile.analysis.num_clips]

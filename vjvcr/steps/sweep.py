@@ -37,7 +37,7 @@ def run_sweep(ctx: Context, *, workers: int | None = None, device: str | None = 
 
     from ..analysis import rankme
     from ..probes import encode, linear_probe
-    from ..train import load_model, read_metrics
+    from ..checkpoints import load_model, read_metrics
 
     runs = sweep_runs(ctx)
     train_runs(ctx, runs, dataset_path(ctx, "train"), workers=workers, device=device, desc="sweep")
@@ -49,7 +49,7 @@ def run_sweep(ctx: Context, *, workers: int | None = None, device: str | None = 
         model = load_model(run_dir, cfg)
         feats = encode(model, train_set.frames[:n], features=("h_x",))["h_x"]
         y = train_set.mean_speed[:n]
-        r = linear_probe(feats[fit], y[fit], feats[val], y[val], alpha=ctx.profile.probe.ridge_alpha)
+        r = linear_probe(feats[fit], y[fit], feats[val], y[val], alpha=tuple(ctx.profile.probe.ridge_alphas))
         last = read_metrics(run_dir)[-1]
         rows.append(dict(variant=cfg.variant, a=cfg.train.var_weight, b=cfg.train.cov_weight,
                          g=cfg.train.pix_weight if cfg.variant == "vjvcr_dec" else None,
