@@ -205,19 +205,24 @@ SMOKE = Profile(
 QUICK = Profile(
     name="quick",
     seeds=(0, 1),
-    description="Every figure and table on a 2-core CPU: 32x32 frames, 14x14 digits, small models.",
-    data=DataConfig(size=32, digit_size=14, num_train=6_000, num_test=1_000,
+    description="Every figure and table on a 2-core CPU: 32x32 frames, one 14x14 digit, small models pooled "
+                "to a 2x2 map.",
+    # one digit and a 2x2 pooled map: the setting in which every model learned most per CPU-second in
+    # benchmarks/results/quick_design.csv (see the README's choices)
+    data=DataConfig(size=32, digit_size=14, num_digits=1, num_train=6_000, num_test=1_000,
                     num_train_stochastic=4_000, num_test_stochastic=1_000),
-    model=ModelConfig(channels=(8, 16, 32), dim=32, pred_hidden=256),
+    model=ModelConfig(channels=(8, 16, 32), dim=64, pred_hidden=256, pool=2),
     # a = b = 1: best validation speed probe of the sweep (figures/sweep/sweep_vc_quick.csv)
-    train=TrainConfig(steps=600, batch_size=64, lr=2e-3, warmup_steps=30, var_weight=1.0,
-                      cov_weight=1.0, pix_weight=1.0, checkpoint_every=100, num_snapshots=6),
+    train=TrainConfig(steps=1_000, batch_size=64, lr=2e-3, warmup_steps=30, var_weight=1.0,
+                      cov_weight=1.0, pix_weight=1.0, checkpoint_every=200, num_snapshots=6),
     probe=ProbeConfig(num_train=3_000, num_test=1_000),
     analysis=AnalysisConfig(num_clips=1_000, decoder_steps=200),
     latent=LatentConfig(steps=400, fista_steps_train=5, fista_steps_infer=30, num_probe_train=2_000,
                         num_probe_test=1_000, generative_latents=("discrete",)),
-    clevrer=VideoDataConfig(size=32, num_input=4, num_frames=8, stride=3, start=4, num_train=600, num_test=200,
-                            twin_frames=28, twin_width=72, twin_height=48),
+    # every 6th frame: objects move about 1-3 px per clip frame at 32x32 (every 3rd frame: about 0.5-1.5 px,
+    # and no model's speed probe beat the training mean in the run that used it)
+    clevrer=VideoDataConfig(size=32, num_input=4, num_frames=8, stride=6, start=4, num_train=600, num_test=200,
+                            twin_frames=52, twin_width=72, twin_height=48),
     cater=VideoDataConfig(size=32, num_input=4, num_frames=8, stride=3, start=0, clips_per_video=3,
                           num_train=210, num_test=90, twin_frames=90, twin_width=64, twin_height=48),
     video_model=VideoModelConfig(channels=(8, 32), dim=64, depth=2, heads=4),
