@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PROFILES="smoke quick paper gpu"   # must match vjvcr.config.PROFILES (a test checks)
+PROFILES="smoke quick paper gpu study"   # must match vjvcr.config.PROFILES (a test checks)
 usage() {
   cat <<USAGE
 Usage: ./run_all.sh [--profile smoke|quick|paper|gpu] [--out DIR] [--only NOTEBOOK]... [--data DIR]

@@ -33,7 +33,9 @@ from vjvcr.checkpoints import load_model, read_metrics  # noqa: E402
 from vjvcr.runconfig import RunConfig, build_model  # noqa: E402
 
 ALPHAS = tuple(QUICK.probe.ridge_alphas)  # the ridge penalty, chosen by leave-one-out on the training clips
-BASE = dict(data=dict(num_train=6000, num_test=1000), train=dict(steps=600, batch_size=64, lr=2e-3, warmup_steps=30))
+# the quick profile as it was before this sweep (two digits, 600 steps), which every candidate modifies
+BASE = dict(data=dict(num_train=6000, num_test=1000, num_digits=2),
+            train=dict(steps=600, batch_size=64, lr=2e-3, warmup_steps=30))
 CANDIDATES = {  # name -> overrides of the quick profile (sections as in vjvcr.config)
     "quick_now": dict(model=dict(channels=(8, 16, 32), dim=32, pool=1, pred_hidden=256)),
     "pool1_d128": dict(model=dict(channels=(16, 32, 64), dim=128, pool=1, pred_hidden=512)),

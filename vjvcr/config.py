@@ -138,6 +138,13 @@ class CaterConfig:
 
 
 @dataclass(frozen=True)
+class StudyConfig:
+    """The claim-1 study (vjvcr.steps.study): the step counts of its compute-scaling points."""
+
+    scaling_steps: tuple[int, ...] = (300, 1_000, 3_000)
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     seeds: tuple[int, ...]
@@ -154,7 +161,9 @@ class Profile:
     video_model: VideoModelConfig = field(default_factory=VideoModelConfig)
     video_train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=20_000, batch_size=128))
     cater_latent: CaterConfig = field(default_factory=CaterConfig)
+    study: StudyConfig = field(default_factory=StudyConfig)
     description: str = ""
+    runs_name: str = ""  # the folder data/runs/<runs_name> its runs share (default: its own name)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -171,7 +180,7 @@ class Profile:
 
 
 SECTIONS = ("data", "model", "train", "probe", "analysis", "latent", "clevrer", "cater", "video_model",
-            "video_train", "cater_latent")
+            "video_train", "cater_latent", "study")
 
 
 def config_hash(obj) -> str:
@@ -200,6 +209,7 @@ SMOKE = Profile(
     video_model=VideoModelConfig(channels=(8, 8), dim=16, depth=1, heads=2),
     video_train=TrainConfig(steps=10, batch_size=16, lr=2e-3, warmup_steps=2, checkpoint_every=5, num_snapshots=2),
     cater_latent=CaterConfig(latent_dim=8, fista_steps_train=2, fista_steps_infer=5, steps=10),
+    study=StudyConfig(scaling_steps=(10, 30)),
 )
 
 QUICK = Profile(
@@ -270,7 +280,12 @@ GPU = Profile(
     cater_latent=CaterConfig(latent_dim=32, fista_steps_train=2, fista_steps_infer=30, steps=1_000),
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, PAPER, GPU)}
+# The claim-1 study: the quick profile's settings (its Table-1 runs are shared, not retrained) and its
+# own scaling points; `python -m vjvcr.experiments study --profile study` or notebook 07.
+STUDY = replace(QUICK, name="study", runs_name="quick",
+                description="The claim-1 study on the quick profile's settings (a few CPU-hours in all).")
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (SMOKE, QUICK, PAPER, GPU, STUDY)}
 
 
 def get_profile(name: str) -> Profile:

@@ -16,16 +16,16 @@ import time
 
 from . import cli
 from .config import PROFILES
-from .steps import cater, clevrer, data, latent, pretrain, probing, reconstructions, svd, sweep
+from .steps import cater, clevrer, data, latent, pretrain, probing, reconstructions, study, svd, sweep
 from .steps.common import setup
 
 # under --budget, each step's share of the time still left (shares of the steps still to run, renormalised)
 BUDGET_SHARES = {"data": 0.06, "pretrain": 0.40, "probing": 0.07, "svd": 0.03, "reconstructions": 0.08,
-                 "latent": 0.22, "cater": 0.14, "clevrer": 0.3, "sweep": 1.0}
+                 "latent": 0.22, "cater": 0.14, "clevrer": 0.3, "sweep": 1.0, "study": 1.0}
 STEPS = {"data": data.run_data, "pretrain": pretrain.run_pretrain, "probing": probing.run_probing,
          "svd": svd.run_svd, "reconstructions": reconstructions.run_reconstructions_and_tables,
          "latent": latent.run_latent, "cater": cater.run_cater}
-EXTRA_STEPS = {"sweep": sweep.run_sweep, "clevrer": clevrer.run_clevrer}
+EXTRA_STEPS = {"sweep": sweep.run_sweep, "clevrer": clevrer.run_clevrer, "study": study.run_study}
 
 
 class StepRecord:
@@ -105,8 +105,8 @@ def parser() -> cli.OneLineParser:
     p = cli.OneLineParser(prog="python -m vjvcr.experiments", description=__doc__,
                           formatter_class=cli.argparse.RawDescriptionHelpFormatter)
     p.add_argument("step", choices=[*STEPS, *EXTRA_STEPS, "all"],
-                   help="a notebook's step, 'all' of them in order, 'clevrer' (its pretraining and probe "
-                        "only) or 'sweep' (the VC-weight sweep)")
+                   help="a notebook's step, 'all' of them in order (00-06), 'clevrer' (its pretraining and "
+                        "probe only), 'sweep' (the VC-weight sweep) or 'study' (07, the claim-1 study)")
     p.add_argument("--profile", default="quick", choices=list(PROFILES))
     p.add_argument("--out", default=None, help="output folder (default: figures/ or figures/<profile>)")
     p.add_argument("--data", default=None, help="data and run cache (default: data/)")

@@ -94,8 +94,18 @@ def get_variant(name: str) -> Variant:
         raise ValueError(f"unknown variant {name!r}; valid: {', '.join([*VARIANTS, *BASELINES])}") from None
 
 
+VC_STATS = ("time", "batch_time")
+TARGETS = ("grad", "stopgrad", "ema")
+
+
+def over_batch_time(h: torch.Tensor) -> torch.Tensor:
+    """[B, T, d] -> [B * T, 1, d]: every time step of every clip one sample of the VC statistics."""
+    return h.reshape(-1, 1, h.shape[-1])
+
+
 def energy(model, clip: torch.Tensor, variant: Variant, *, a: float, b: float, g: float,
-           eps: float = 1e-4, z: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+           eps: float = 1e-4, z: torch.Tensor | None = None, vc_stats: str = "time",
+           target: str = "grad") -> tuple[torch.Tensor, dict]:
     """The training objective of ``variant`` on a batch of clips [B, T, 1, H, W].
 
     Returns the scalar loss and a dict of its terms (detached) plus the tensors
@@ -103,7 +113,15 @@ def energy(model, clip: torch.Tensor, variant: Variant, *, a: float, b: float, g
     generative variants g is the weight of the pixel loss (their only prediction loss,
     set to 1 by the training loop); for "VJ-VCR without decoder" the decoder, if the model
     has one, is trained on detached predictions and never shapes the representation.
+
+    Open choices the claim-1 study varies (defaults: the paper's formulation): ``vc_stats="batch_time"``
+    computes the VC statistics over every (clip, time step) instead of per time step over the batch;
+    ``target="stopgrad"`` stops the gradient through h_y, ``target="ema"`` takes h_y from the model's
+    EMA target encoder (``vjvcr.ema``).
     """
+    if vc_stats not in VC_STATS or target not in TARGETS:
+        raise ValueError(f"vc_stats must be one of {VC_STATS} and target one of {TARGETS}; "
+                         f"got {vc_stats!r}, {target!r}")
     x, y = model.split(clip)
     h_x = model.encoder(x)
     pred = model.predictor(h_x, z)
@@ -111,12 +129,20 @@ def energy(model, clip: torch.Tensor, variant: Variant, *, a: float, b: float, g
     loss = clip.new_zeros(())
     h_y = None
     if variant.latent_pred:
-        h_y = model.encoder(y)
+        if target == "ema":
+            with torch.no_grad():
+                h_y = model.target_encoder(y)
+        else:
+            h_y = model.encoder(y)
+            if target == "stopgrad":
+                h_y = h_y.detach()
         terms["pred"] = F.mse_loss(pred.float(), h_y.float())
         loss = loss + terms["pred"]
     if variant.vc_on:
         h = torch.cat([h_x, h_y], dim=1) if variant.vc_on == "hx_hy" else h_x
         h = gather_batch(h)  # under torchrun: the statistics of the global batch (vjvcr.distributed)
+        if vc_stats == "batch_time":
+            h = over_batch_time(h)
         terms["var"], terms["cov"] = variance_loss(h, eps), covariance_loss(h)
         loss = loss + a * terms["var"] + b * terms["cov"]
     if model.decoder is not None:

@@ -75,8 +75,18 @@ def build_model(cfg: RunConfig):
         model = VJVCR(cfg.model, cfg.data, decoder=variant.pixel == "train",
                       num_heads=cfg.latent_dim if cfg.latent == "discrete" else 1,
                       latent_dim=cfg.latent_dim if cfg.latent == "sparse" else 0)
+    if cfg.extra.get("target") == "ema":  # the EMA teacher of the claim-1 study (vjvcr.ema)
+        from .ema import add_ema_target
+
+        add_ema_target(model, cfg.extra.get("ema_decay", 0.996))
     if variant.name == "supervised":
         from .supervised import add_label_head
 
         add_label_head(model)
     return model
+
+
+def run_options(cfg: RunConfig) -> dict:
+    """The energy's options a run's ``extra`` sets: VC statistics ("time" or "batch_time") and the
+    target branch ("grad", "stopgrad" or "ema"); the defaults are the paper's formulation."""
+    return dict(vc_stats=cfg.extra.get("vc_stats", "time"), target=cfg.extra.get("target", "grad"))

@@ -26,10 +26,15 @@ PACKAGES = ("torch", "torchvision", "numpy", "papermill", "ipykernel", "ipywidge
             "seaborn", "pandas", "scikit-learn", "tqdm", "av", "jupyterlab")
 
 
+def in_default_run(book: Path) -> bool:
+    """Whether ./run_all.sh runs a notebook without --only (07, the claim-1 study, says it does not)."""
+    return json.loads(book.read_text()).get("metadata", {}).get("vjvcr", {}).get("run_all", True)
+
+
 def list_notebooks(only: list[str] | None = None) -> list[Path]:
     books = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     if not only:
-        return books
+        return [b for b in books if in_default_run(b)]
     chosen = []
     for name in only:
         stem = name.removesuffix(".ipynb")

