@@ -9,7 +9,9 @@ the test clips: the generative model's PSNR against the all-black and copy-last 
 target frames, and the first 3), and the linear speed probe (R^2) on h_x of both models and of
 the untrained encoder. Rows are appended to benchmarks/results/quick_design.csv, so an
 interrupted sweep continues where it stopped. Choosing the profile by these numbers asks
-whether the models learn what the experiments measure, never which model wins.
+whether the models learn what the experiments measure, never which model wins. The probes choose
+their ridge penalty by leave-one-out; the CSV's first six candidates were scored with a fixed
+alpha = 1 before that change (its column ``probe_penalty`` says which).
 """
 from __future__ import annotations
 
@@ -124,7 +126,10 @@ def main(argv=None):
         profile = replace(profile_for(CANDIDATES[name]), name="design")
         ctx = Context(profile, a.out.parent, a.data.resolve())
         rows = pd.DataFrame(evaluate(ctx, name))
+        rows.insert(2, "probe_penalty", "leave-one-out (0.1-10,000)")
         print(rows.round(3).to_string(index=False), flush=True)
+        if a.out.exists():  # the file's own column order
+            rows = rows.reindex(columns=pd.read_csv(a.out, nrows=0).columns)
         rows.to_csv(a.out, mode="a", header=not a.out.exists(), index=False, float_format="%.4f")
 
 
