@@ -74,7 +74,7 @@ def test_compiled_and_eager_steps_agree():
     # batch norm has a gradient of zero up to rounding, so its own relative error means nothing)
     scale = torch.cat([g.flatten() for g in grads_e]).norm()
     worst = max(((gc - ge).norm() / scale).item() for ge, gc in zip(grads_e, grads_c))
-    assert worst < 1e-3, worst  # measured 3e-4 (the VC terms amplify summation-order rounding)
+    assert worst < 5e-3, worst  # measured 3e-4 to 1.4e-3 over runs (the VC terms amplify summation-order rounding)
 
 
 def test_a_failing_compile_falls_back_to_eager_with_a_warning(monkeypatch):

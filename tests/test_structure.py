@@ -1,6 +1,7 @@
 """The package's shape: no import circles, small modules, every step reachable from its notebook."""
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -102,5 +103,5 @@ def test_every_notebook_calls_one_step_module():
         assert "step" not in rebound, f"{book.name} rebinds the name 'step' (its step module)"
         module = code.split("from vjvcr.steps import")[1].split("\n")[0].split(",")[-1].split(" as ")[0].strip()
         step = importlib.import_module(f"vjvcr.steps.{module}")
-        for call in set(c.split("(")[0] for c in code.split("step.")[1:]):
+        for call in set(re.match(r"\w+", c).group() for c in code.split("step.")[1:]):
             assert hasattr(step, call), f"{book.name} calls step.{call}, which vjvcr.steps.{module} lacks"

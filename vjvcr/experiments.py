@@ -89,8 +89,8 @@ class StepRecord:
         from .checkpoints import read_metrics
 
         runs = {}
-        for run_dir in sorted(self.ctx.runs_dir.glob("*-*")):
-            last = read_metrics(run_dir)[-1:] if run_dir.is_dir() else []
+        for run_dir in sorted(p.parent for p in self.ctx.runs_dir.rglob("config.json")):  # study/ runs too
+            last = read_metrics(run_dir)[-1:]
             if last:
                 planned = json.loads((run_dir / "config.json").read_text())["config"]["train"]["steps"]
                 runs[run_dir.name] = dict(step=last[0]["step"], planned_steps=planned, train_s=last[0]["seconds"])
