@@ -104,7 +104,8 @@ def bench_variant(name, profile, dev, steps, batch_size, max_seconds):
            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
     return dict(variant=name, batch=tc.batch_size, steps=done, steps_per_s=sps,
                 frames_per_s=sps * tc.batch_size * p.data.num_frames, gflop_per_step=flops / 1e9,
-                achieved_tflops=flops * sps / 1e12, peak_mem_gib=mem, warmup_s=warmup)
+                achieved_tflops=flops * sps / 1e12, peak_mem_gib=mem, warmup_s=warmup,
+                compiled="yes" if fwd.compiled is not None else ("fell back to eager" if tc.compile else "no"))
 
 
 def main(argv=None):
@@ -142,12 +143,13 @@ def main(argv=None):
              f"matmul rate in this process: {peak / 1e12:.2f} TFLOP/s.",
              "",
              "| variant | batch | steps/s | frames/s | GFLOP/step | achieved TFLOP/s | % of matmul rate | "
-             "peak memory (GiB) | warm-up (s) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "peak memory (GiB) | warm-up (s) | compiled |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['variant']} | {r['batch']} | {r['steps_per_s']:.2f} | {r['frames_per_s']:.0f} | "
                      f"{r['gflop_per_step']:.2f} | {r['achieved_tflops']:.3f} | "
-                     f"{100 * r['achieved_tflops'] * 1e12 / peak:.1f} | {r['peak_mem_gib']:.2f} | {r['warmup_s']:.1f} |")
+                     f"{100 * r['achieved_tflops'] * 1e12 / peak:.1f} | {r['peak_mem_gib']:.2f} | {r['warmup_s']:.1f} "
+                     f"| {r['compiled']} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:

@@ -95,6 +95,22 @@ def test_a_failing_compile_falls_back_to_eager_with_a_warning(monkeypatch):
         step(_clip())  # warned once, eager from then on
 
 
+def test_a_compiled_step_without_gradient_falls_back_to_eager(monkeypatch):
+    engine, _ = _engine("gen")
+
+    def gradless_compile(fn, **kwargs):
+        def run(*args):
+            loss, terms = fn(*args)
+            return loss.detach(), terms  # what inductor returned for this model on the CPU
+        return run
+
+    monkeypatch.setattr(torch, "compile", gradless_compile)
+    step = TrainingStep(engine, torch.device("cpu"), compile=True)
+    with pytest.warns(UserWarning, match="without gradient"):
+        loss, _ = step(_clip())
+    assert loss.grad_fn is not None and step.compiled is None
+
+
 def test_training_with_bf16_and_a_bad_precision(tmp_path, digits):
     from vjvcr.data import make_moving_mnist
     from vjvcr.train import train

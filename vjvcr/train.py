@@ -45,28 +45,45 @@ class TrainingStep:
 
     bf16 autocast runs convolutions and matrix products in bfloat16; parameters, optimizer state,
     losses and the VC statistics stay in float32 (``vjvcr.losses`` computes them with autocast off).
-    ``compile=True`` compiles the step on first use; if compiling fails (no compiler, an unsupported
-    op), it warns once and runs eagerly, so a run never dies of its speed-up.
+    ``compile=True`` compiles the step on first use and checks that first compiled step against the
+    eager one on the same batch (a loss that differs, or that carries no gradient, as torch 2.14's
+    inductor gave for the generative model on the CPU); if compiling fails or the check does, it
+    warns once and runs eagerly, so a run never dies of, or is changed by, its speed-up.
     """
 
     def __init__(self, engine, device: torch.device, *, precision: str = "fp32", compile: bool = False):
         self.eager, self.device, self.precision = engine, device, precision
         self.compiled = torch.compile(engine) if compile else None
+        self.checked = False
 
     def autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+
+    def _give_up(self, why: str):
+        import warnings
+
+        warnings.warn(f"torch.compile {why}; training this run without it")
+        self.compiled = None
 
     def __call__(self, *batch):
         with self.autocast():
             if self.compiled is not None:
                 try:
-                    return self.compiled(*batch)
+                    out = self.compiled(*batch)
                 except Exception as err:  # compiler missing or unsupported op: keep training, eagerly
-                    import warnings
-
-                    warnings.warn(f"torch.compile failed ({type(err).__name__}: {str(err)[:200]}); "
-                                  "training this run without it")
-                    self.compiled = None
+                    self._give_up(f"failed ({type(err).__name__}: {str(err)[:200]})")
+                    return self.eager(*batch)
+                if self.checked or not torch.is_grad_enabled():
+                    return out
+                self.checked = True
+                ref = self.eager(*batch)
+                if out[0].grad_fn is None:
+                    self._give_up("gave a loss without gradient")
+                    return ref
+                if not torch.allclose(out[0].detach(), ref[0].detach(), rtol=1e-3, atol=1e-6):
+                    self._give_up(f"gave loss {out[0].item():.6g} where eager gives {ref[0].item():.6g}")
+                    return ref
+                return out
             return self.eager(*batch)
 
 
