@@ -6,17 +6,19 @@ cd "$(dirname "$0")"
 PROFILES="smoke quick paper gpu study"   # must match vjvcr.config.PROFILES (a test checks)
 usage() {
   cat <<USAGE
-Usage: ./run_all.sh [--profile smoke|quick|paper|gpu] [--out DIR] [--only NOTEBOOK]... [--data DIR]
+Usage: ./run_all.sh [--profile smoke|quick|paper|gpu|study] [--out DIR] [--only NOTEBOOK]... [--data DIR]
 
 Runs the notebooks in notebooks/ in order with papermill and writes figures, tables,
 executed notebooks (DIR/notebooks/) and manifest.json into DIR.
 
   --profile NAME   smoke (tests, ~2 min), quick (default: every figure on a 2-core CPU),
                    paper (paper-scale settings for one GPU), gpu (paper shapes in one short GPU
-                   window; benchmarks/gpu_run.sh runs it without Jupyter, with a time budget)
+                   window; benchmarks/gpu_run.sh runs it without Jupyter, with a time budget),
+                   study (the claim-1 study on the quick settings: with --only 07)
   --out DIR        output folder (default: figures/ for quick, figures/<profile>/ otherwise)
   --only NB        run only this notebook (name or number, e.g. 02_probing or 02); repeatable.
-                   Earlier notebooks' cached data and checkpoints are reused.
+                   Earlier notebooks' cached data and checkpoints are reused. 07_claim1_study
+                   runs only when named (./run_all.sh --profile study --only 07).
   --data DIR       data and run cache (default: data/)
   -h, --help       this help
 
