@@ -203,7 +203,9 @@ def _train(run_dir: Path, cfg: RunConfig, frames: np.ndarray, *, rank: int, worl
     targets = None if labels is None else torch.as_tensor(labels, dtype=torch.float32).to(dev)
     snaps = set(snapshot_steps(tc))
     engine = wrap(model, objective, cfg, dev)  # DistributedDataParallel under torchrun
-    step_fn = TrainingStep(engine, dev, precision=tc.precision, compile=tc.compile)
+    # compiled steps are checked against an eager forward once; under DDP every forward must be
+    # followed by a backward, so torchrun runs train eagerly
+    step_fn = TrainingStep(engine, dev, precision=tc.precision, compile=tc.compile and world == 1)
     # NaN or inf is flagged on the device and read back only at logged and saved steps: no host sync per step
     nonfinite = torch.zeros((), dtype=torch.bool, device=dev)
     first_bad = torch.full((), -1, dtype=torch.long, device=dev)
