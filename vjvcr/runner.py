@@ -192,7 +192,9 @@ def main(argv=None) -> int:
     p.add_argument("--data", type=Path, default=ROOT / "data")
     p.add_argument("--only", action="append", default=None)
     a = p.parse_args(argv)
-    out = a.out or (ROOT / "figures" if a.profile == "quick" else ROOT / "figures" / a.profile)
+    from .steps.common import default_out_dir
+
+    out = a.out or default_out_dir(a.profile)
     try:
         cli.check_folder(out, "output folder")
         cli.check_folder(a.data, "data folder")

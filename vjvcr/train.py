@@ -40,6 +40,17 @@ class NonFiniteLossError(FloatingPointError):
 PRECISIONS = ("fp32", "bf16")
 
 
+def table1_objective(cfg: RunConfig) -> Callable:
+    """The Table-1 energy of a run (its variant's terms and weights, and the options its ``extra`` sets)."""
+    variant, tc = get_variant(cfg.variant), cfg.train
+
+    def objective(model, clip, cfg):
+        return energy(model, clip, variant, a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight, eps=tc.eps,
+                      **run_options(cfg))
+
+    return objective
+
+
 class TrainingStep:
     """The forward pass of a training step (model + objective), under bf16 autocast and torch.compile if asked.
 
@@ -163,15 +174,12 @@ def _train(run_dir: Path, cfg: RunConfig, frames: np.ndarray, *, rank: int, worl
     if main:
         (run_dir / "config.json").write_text(json.dumps({"hash": cfg.hash(), "config": cfg.to_dict()}, indent=1))
     dev = pick_device(device)
-    tc, variant = cfg.train, get_variant(cfg.variant)
+    tc = cfg.train
     if tc.batch_size % world:
         raise ValueError(f"batch_size {tc.batch_size} cannot be split evenly over {world} processes; "
                          f"use a number of processes that divides it")
     local_batch = tc.batch_size // world
-    if objective is None:
-        def objective(model, clip, cfg):
-            return energy(model, clip, variant, a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight, eps=tc.eps,
-                          **run_options(cfg))
+    objective = objective or table1_objective(cfg)
 
     if tc.precision not in PRECISIONS:
         raise ValueError(f"train.precision {tc.precision!r} is not one of {', '.join(PRECISIONS)}")

@@ -115,18 +115,27 @@ def run_folder(parent: Path, name: str, cfg) -> Path:
     return parent / f"{name}-{cfg.hash()[:8]}"
 
 
+def training_arrays(data_path: Path, need_labels: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """(uint8 clips, standardised speed labels or None) of a cached dataset file (.npz with 'frames', or .npy)."""
+    from ..supervised import speed_labels, standardised
+
+    if Path(data_path).suffix == ".npy":
+        if need_labels:
+            raise ValueError(f"{data_path} holds clips only; the supervised ceiling needs a dataset .npz with labels")
+        return np.load(data_path), None
+    with np.load(data_path) as z:  # every cached dataset (MovingMNIST, CLEVRER, CATER clips) has 'frames'
+        return z["frames"], standardised(speed_labels(z)) if need_labels else None
+
+
 def _train_one(run_dir, cfg, data_path, threads, device, time_limit=None, progress=False):
     import torch
 
     from ..latent import objective_for
-    from ..supervised import speed_labels, standardised
     from ..train import train
 
     if threads:
         torch.set_num_threads(threads)
-    with np.load(data_path) as z:  # every cached dataset (MovingMNIST, CLEVRER, CATER clips) has 'frames'
-        frames = z["frames"]
-        labels = standardised(speed_labels(z)) if cfg.variant == "supervised" else None
+    frames, labels = training_arrays(data_path, cfg.variant == "supervised")
     res = train(run_dir, cfg, frames, device=device, progress=progress, time_limit=time_limit,
                 objective=objective_for(cfg), labels=labels)
     return str(run_dir), res.step, res.seconds

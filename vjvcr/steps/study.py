@@ -197,14 +197,12 @@ def step_flops(cfg) -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
     from ..latent import objective_for
-    from ..losses import energy, get_variant
-    from ..runconfig import build_model, run_options
+    from ..runconfig import build_model
+    from ..train import table1_objective
 
     model, tc = build_model(cfg).train(), cfg.train
     clip = torch.rand(tc.batch_size, cfg.data.num_frames, 1, cfg.data.size, cfg.data.size)
-    objective = objective_for(cfg) or (lambda m, c, _: energy(
-        m, c, get_variant(cfg.variant), a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight, eps=tc.eps,
-        **run_options(cfg)))
+    objective = objective_for(cfg) or table1_objective(cfg)
     with FlopCounterMode(display=False) as fc:
         loss, _ = objective(model, clip, cfg)
         loss.backward()
