@@ -30,10 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from vjvcr.config import get_profile  # noqa: E402
 from vjvcr.device import pick_device  # noqa: E402
 from vjvcr.distributed import LossModule  # noqa: E402
-from vjvcr.losses import VARIANTS  # noqa: E402
+from vjvcr.runconfig import VARIANTS  # noqa: E402
 from vjvcr.models import to_float_frames  # noqa: E402
 from vjvcr.runconfig import RunConfig, build_model  # noqa: E402
-from vjvcr.train import TrainingStep, table1_objective  # noqa: E402
+from vjvcr.objective import objective_for  # noqa: E402
+from vjvcr.train import TrainingStep  # noqa: E402
 
 
 def sync(dev):
@@ -59,7 +60,7 @@ def bench_variant(name, profile, dev, steps, batch_size, max_seconds):
     cfg = RunConfig(variant=name, seed=0, data=p.data, model=p.model, train=tc)
     model = build_model(cfg).to(dev).train()
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, fused=dev.type == "cuda")
-    engine = LossModule(model, table1_objective(cfg), cfg)
+    engine = LossModule(model, objective_for(cfg))
     fwd = TrainingStep(engine, dev, precision=tc.precision, compile=tc.compile)
     frames = torch.randint(0, 256, (4 * tc.batch_size, p.data.num_frames, p.data.size, p.data.size),
                            dtype=torch.uint8, device=dev)  # resident on the device, as in training

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One prepared GPU window: throughput of the training step, then every step of the `gpu` profile
-# (python -m vjvcr.experiments all) under a wall-clock budget, into $OUT.
+# (python -m vjvcr step all) under a wall-clock budget, into $OUT.
 #
 #   OUT=/some/folder bash benchmarks/gpu_run.sh                  # on a CUDA machine, from the repo root
 #   PROFILE=smoke DEVICE=cpu OUT=/tmp/x bash benchmarks/gpu_run.sh   # the same script on a CPU (the tests)
@@ -44,7 +44,7 @@ echo "[gpu_run] throughput of the training step ($PROFILE, $DEVICE)"
 spent=$(( $(date +%s) - t0 ))
 left=$(( BUDGET - spent )); [ "$left" -gt 30 ] || left=30
 echo "[gpu_run] all steps, profile $PROFILE on $DEVICE, budget ${left} s"
-"$PY" -m vjvcr.experiments all --profile "$PROFILE" --device "$DEVICE" --budget "$left" --out "$OUT" --data "$DATA" \
+"$PY" -m vjvcr step all --profile "$PROFILE" --device "$DEVICE" --budget "$left" --out "$OUT" --data "$DATA" \
   ${video[@]+"${video[@]}"} > "$OUT/log.txt" 2>&1
 status=$?
 grep -v 'it/s\]$\|s/it\]$' "$OUT/log.txt" | tr '\r' '\n' | grep '^\[vjvcr\]\|rror' | tail -n 20

@@ -30,9 +30,12 @@ from vjvcr.analysis import psnr_floors, psnr_per_clip  # noqa: E402
 from vjvcr.config import QUICK  # noqa: E402
 from vjvcr.decoding import reconstruct  # noqa: E402
 from vjvcr.probes import calibrate_batchnorm, speed_probe  # noqa: E402
-from vjvcr.steps.common import Context, data_id, dataset_path, prepare_data, run_folder, train_runs  # noqa: E402
 from vjvcr.checkpoints import load_model, read_metrics  # noqa: E402
-from vjvcr.runconfig import RunConfig, build_model  # noqa: E402
+from vjvcr.context import Context  # noqa: E402
+from vjvcr.datasets import MovingMNISTSet  # noqa: E402
+from vjvcr.launch import train_runs  # noqa: E402
+from vjvcr.runconfig import build_model  # noqa: E402
+from vjvcr.runs import grid  # noqa: E402
 
 ALPHAS = tuple(QUICK.probe.ridge_alphas)  # the ridge penalty, chosen by leave-one-out on the training clips
 # the quick profile as it was before this sweep (two digits, 600 steps), which every candidate modifies
@@ -75,20 +78,17 @@ def profile_for(overrides: dict):
 
 def evaluate(ctx, name: str) -> list[dict]:
     p = ctx.profile
-    sets = prepare_data(ctx, stochastic=False)
-    did = data_id(sets["train"])
-    runs = []
-    for variant in ("gen", "vjvcr"):
-        cfg = RunConfig(variant=variant, seed=0, data=p.data, model=p.model, train=p.train, data_id=did)
-        runs.append((cfg, run_folder(ctx.runs_dir, f"{name}_{variant}", cfg)))
+    sets = {split: MovingMNISTSet(p.data, split).load(ctx.data_dir) for split in ("train", "test")}
+    runs = grid(ctx, MovingMNISTSet(p.data, "train"), ["gen", "vjvcr"], name=f"{name}_{{variant}}", seeds=[0])
     t0 = time.perf_counter()
-    train_runs(ctx, runs, dataset_path(ctx, "train"), desc=name)
+    train_runs(ctx, runs, desc=name)
     wall = time.perf_counter() - t0
     test = sets["test"].frames[:500]
     floors = psnr_floors(test, p.data.num_input)
     target = test[:, p.data.num_input:].astype(np.float32) / 255
     rows = []
-    for cfg, run_dir in runs:
+    for run in runs:
+        cfg, run_dir = run.cfg, run.folder
         model = load_model(run_dir, cfg)
         probe = speed_probe(model, sets["train"], sets["test"], num_train=3000, num_test=1000, features=("h_x", "h_y"),
                             alpha=ALPHAS)
@@ -102,7 +102,7 @@ def evaluate(ctx, name: str) -> list[dict]:
                        psnr_first3=float(psnr_per_clip(rec[:, :3], target[:, :3]).mean()),
                        black_first3=psnr_floors(test[:, :p.data.num_input + 3], p.data.num_input)["black"])
         rows.append(row)
-    rand = build_model(replace(runs[0][0]))
+    rand = build_model(runs[0].cfg)
     calibrate_batchnorm(rand, sets["train"].frames)
     probe = speed_probe(rand, sets["train"], sets["test"], num_train=3000, num_test=1000, features=("h_x",),
                         alpha=ALPHAS)

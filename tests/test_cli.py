@@ -1,4 +1,4 @@
-"""Bad options of ./run_all.sh and python -m vjvcr.experiments: one line, exit status 2, nothing written."""
+"""Bad options of ./run_all.sh and python -m vjvcr: one line, exit status 2, nothing written."""
 import os
 import subprocess
 import sys
@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 
 
 def _experiments(*args):
-    return subprocess.run([sys.executable, "-m", "vjvcr.experiments", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "vjvcr", "step", *args], capture_output=True, text=True,
                           timeout=120, cwd=ROOT)
 
 

@@ -47,17 +47,20 @@ def test_gpu_run_refuses_cuda_without_a_gpu(tmp_path):
 
 
 def test_a_deadline_shares_the_time_left_between_the_runs(tmp_path):
+    from dataclasses import replace
+
     from vjvcr.config import SMOKE
-    from vjvcr.steps.common import TRAINING_SHARE, Context, part_of_deadline, run_time_limit
+    from vjvcr.context import Context
+    from vjvcr.launch import TRAINING_SHARE, run_time_limit
 
     ctx = Context(SMOKE, tmp_path, tmp_path)
-    assert run_time_limit(ctx, None, 4, 2) is None and run_time_limit(ctx, 30.0, 4, 2) == 30.0
-    ctx.deadline = time.time() + 100
+    assert run_time_limit(ctx, 4, 2) is None and run_time_limit(replace(ctx, time_limit=30.0), 4, 2) == 30.0
+    ctx = replace(ctx, deadline=time.time() + 100)
     # 4 runs, 2 at a time: two rounds share 70% of the 100 s left
-    assert run_time_limit(ctx, None, 4, 2) == pytest.approx(TRAINING_SHARE * 100 / 2, rel=0.01)
-    assert run_time_limit(ctx, 10.0, 4, 2) == 10.0  # a tighter --time-limit wins
-    with part_of_deadline(ctx, 0.5):
-        assert ctx.deadline == pytest.approx(time.time() + 50, abs=1)
-    assert ctx.deadline == pytest.approx(time.time() + 100, abs=1)
-    ctx.deadline = time.time() - 5  # already late: every run still gets a second (a resumable stub)
-    assert run_time_limit(ctx, None, 3, 1) == 1.0
+    assert run_time_limit(ctx, 4, 2) == pytest.approx(TRAINING_SHARE * 100 / 2, rel=0.01)
+    assert run_time_limit(replace(ctx, time_limit=10.0), 4, 2) == 10.0  # a tighter --time-limit wins
+    half = ctx.with_deadline(0.5)
+    assert half.deadline == pytest.approx(time.time() + 50, abs=1)
+    assert ctx.deadline == pytest.approx(time.time() + 100, abs=1)  # the context itself never changes
+    late = replace(ctx, deadline=time.time() - 5)  # already late: every run still gets a second (a resumable stub)
+    assert run_time_limit(late, 3, 1) == 1.0

@@ -7,15 +7,14 @@ import torch
 
 from vjvcr.config import SMOKE
 from vjvcr.latent import infer_discrete, infer_sparse, one_hot, sample_energy
-from vjvcr.losses import VARIANTS
-from vjvcr.runconfig import RunConfig, build_model
+from vjvcr.runconfig import Options, RunConfig, build_model
 
 DATA = replace(SMOKE.data, num_digits=1)
 
 
-def model_for(variant, latent, dim, seed=0):
+def model_for(variant, latent, dim, seed=0, **options):
     cfg = RunConfig(variant=variant, seed=seed, data=DATA, model=SMOKE.model, train=SMOKE.train,
-                    latent=latent, latent_dim=dim)
+                    options=Options(latent=latent, latent_dim=dim, **options))
     return build_model(cfg).eval(), cfg
 
 
@@ -27,11 +26,11 @@ def clip():
 
 @pytest.mark.parametrize("variant", ["vjvcr_dec", "gen"])
 def test_fista_never_raises_the_objective(clip, variant):
-    model, _ = model_for(variant, "sparse", 20)
+    model, cfg = model_for(variant, "sparse", 20)
     x, y = model.split(clip)
     with torch.no_grad():
         h_x, h_y = model.encoder(x), model.encoder(y)
-    z, tr = infer_sparse(model, VARIANTS[variant], h_x, h_y, y, lam=1e-3, g=1.0, steps=40, trace=True)
+    z, tr = infer_sparse(model, cfg, h_x, h_y, y, lam=1e-3, steps=40, trace=True)
     assert np.all(np.diff(tr.objective) <= 1e-7), "monotone FISTA: the objective must never rise"
     assert tr.objective[-1] <= tr.objective[0]
     assert all(p.grad is None for p in model.parameters()), "inference must not touch the model"
@@ -39,7 +38,7 @@ def test_fista_never_raises_the_objective(clip, variant):
 
 def test_fista_finds_the_latent_that_made_the_targets(clip):
     """Targets predicted from a known sparse z: FISTA must get most of the way back."""
-    model, _ = model_for("vjvcr_dec", "sparse", 20)
+    model, cfg = model_for("vjvcr_dec", "sparse", 20)
     x, _ = model.split(clip)
     z_true = torch.zeros(16, 20)
     z_true[:, :4] = 2.0
@@ -47,17 +46,17 @@ def test_fista_finds_the_latent_that_made_the_targets(clip):
         h_x = model.encoder(x)
         h_y = model.predictor(h_x, z_true)
         y = model.decoder(h_y)
-    z, tr = infer_sparse(model, VARIANTS["vjvcr_dec"], h_x, h_y, y, lam=1e-4, g=1.0, steps=60, trace=True)
+    z, tr = infer_sparse(model, cfg, h_x, h_y, y, lam=1e-4, steps=60, trace=True)
     assert tr.energy[-1] < 0.2 * tr.energy[0]
     assert np.all(np.diff(tr.objective) <= 1e-7)
 
 
 def test_l1_weight_controls_the_zero_fraction(clip):
-    model, _ = model_for("vjvcr_dec", "sparse", 20)
+    model, cfg = model_for("vjvcr_dec", "sparse", 20)
     x, y = model.split(clip)
     with torch.no_grad():
         h_x, h_y = model.encoder(x), model.encoder(y)
-    fractions = [(infer_sparse(model, VARIANTS["vjvcr_dec"], h_x, h_y, y, lam=lam, g=1.0, steps=40) == 0)
+    fractions = [(infer_sparse(model, cfg, h_x, h_y, y, lam=lam, steps=40) == 0)
                  .float().mean().item() for lam in (1e-5, 1e-3, 1e-2, 10.0)]
     assert fractions == sorted(fractions), fractions
     assert fractions[0] < 0.3 and fractions[-1] == 1.0
@@ -66,24 +65,24 @@ def test_l1_weight_controls_the_zero_fraction(clip):
 @pytest.mark.parametrize("variant", ["vjvcr_dec", "gen"])
 def test_discrete_inference_recovers_the_only_fitting_head(clip, variant):
     """Targets made by head k of the model itself: head k has zero energy, so it must be z*."""
-    model, _ = model_for(variant, "discrete", 5)
+    model, cfg = model_for(variant, "discrete", 5)
     x, _ = model.split(clip)
     truth = torch.arange(16) % 5
     with torch.no_grad():
         h_x = model.encoder(x)
         h_y = model.predictor(h_x, one_hot(truth, 5))  # the representation each head predicts
         y = model.decoder(h_y)  # and its frames
-        z, energies = infer_discrete(model, VARIANTS[variant], h_x, h_y, y, g=1.0)
+        z, energies = infer_discrete(model, cfg, h_x, h_y, y)
     assert torch.equal(z.argmax(1), truth)
     assert torch.allclose(energies.gather(1, truth[:, None]), torch.zeros(16, 1), atol=1e-10)
-    assert (energies.min(1).values == sample_energy(model, VARIANTS[variant], h_x, h_y, y, z, g=1.0)).all()
+    assert (energies.min(1).values == sample_energy(model, cfg, h_x, h_y, y, z)).all()
 
 
 def test_slider_callback_gives_frames_that_change_with_z():
     from vjvcr.widgets import latent_explorer, predict_frames
 
     clip = (np.random.default_rng(0).random((15, 32, 32)) * 255).astype(np.uint8)
-    model, _ = model_for("vjvcr_dec", "discrete", 5)
+    model, cfg = model_for("vjvcr_dec", "discrete", 5)
     frames = [predict_frames(model, clip, k) for k in range(5)]
     assert frames[0].shape == (12, 32, 32) and 0 <= frames[0].min() and frames[0].max() <= 1
     assert not np.allclose(frames[0], frames[1])
@@ -128,12 +127,11 @@ def test_explorer_grid_aligns_frames_in_time_at_one_scale():
 @pytest.mark.parametrize("eps", [0.0, 0.05])
 def test_relaxed_winner_takes_all_trains_every_head(clip, eps):
     """Hard argmin: heads that win no clip get no gradient. Relaxed: every head learns."""
-    from vjvcr.latent import latent_objective
+    from vjvcr.objective import objective_for
 
-    model, cfg = model_for("vjvcr", "discrete", 5)
+    model, cfg = model_for("vjvcr", "discrete", 5, wta_epsilon=eps)
     model.train()
-    objective = latent_objective(VARIANTS["vjvcr"], a=1.0, b=1.0, g=1.0, eps=1e-4, wta_epsilon=eps)
-    loss, terms = objective(model, clip[:4], cfg)  # 4 clips can win at most 4 of the 5 heads
+    loss, terms = objective_for(cfg)(model, clip[:4])  # 4 clips can win at most 4 of the 5 heads
     loss.backward()
     w = model.predictor.heads.weight.grad.reshape(5, -1, model.predictor.heads.in_features)
     per_head = w.abs().sum(dim=(1, 2))
@@ -145,13 +143,13 @@ def test_relaxed_winner_takes_all_trains_every_head(clip, eps):
 
 
 def test_relative_l1_weight_is_lam_times_the_mean_energy_at_zero(clip):
-    model, _ = model_for("vjvcr_dec", "sparse", 20)
+    model, cfg = model_for("vjvcr_dec", "sparse", 20)
     x, y = model.split(clip)
     with torch.no_grad():
         h_x, h_y = model.encoder(x), model.encoder(y)
-        e0 = sample_energy(model, VARIANTS["vjvcr_dec"], h_x, h_y, y, torch.zeros(16, 20), g=1.0).mean().item()
+        e0 = sample_energy(model, cfg, h_x, h_y, y, torch.zeros(16, 20)).mean().item()
     lam = 1e-3
-    rel = infer_sparse(model, VARIANTS["vjvcr_dec"], h_x, h_y, y, lam=lam, g=1.0, steps=15, relative=True)
-    absolute = infer_sparse(model, VARIANTS["vjvcr_dec"], h_x, h_y, y, lam=lam * e0, g=1.0, steps=15)
+    rel = infer_sparse(model, cfg, h_x, h_y, y, lam=lam, steps=15, relative=True)
+    absolute = infer_sparse(model, cfg, h_x, h_y, y, lam=lam * e0, steps=15)
     assert (rel != 0).any() and torch.equal(rel, absolute)
-    assert not torch.equal(rel, infer_sparse(model, VARIANTS["vjvcr_dec"], h_x, h_y, y, lam=lam, g=1.0, steps=15))
+    assert not torch.equal(rel, infer_sparse(model, cfg, h_x, h_y, y, lam=lam, steps=15))

@@ -151,7 +151,7 @@ def test_cache_regenerates_when_parameters_change(tmp_path, digits):
     # a corrupt cache file is regenerated, not fatal
     for path in (tmp_path / "moving_mnist").glob("*.npz"):
         path.write_bytes(b"garbage")
-    with pytest.warns(UserWarning, match="unreadable"):
+    with pytest.warns(UserWarning, match="is damaged .* regenerating it"):
         d = cached_moving_mnist(tmp_path, 20, seed=0, size=32, digits=digits)
     assert d.frames.shape == (20, 15, 32, 32)
 

@@ -7,7 +7,7 @@ import torch
 
 from vjvcr.config import SMOKE
 from vjvcr.distributed import LossModule
-from vjvcr.losses import VARIANTS, energy
+from vjvcr.objective import objective_for
 from vjvcr.runconfig import RunConfig, build_model
 from vjvcr.train import TrainingStep
 
@@ -17,12 +17,7 @@ BF16_REL_TOL = 3e-2  # bfloat16 keeps 8 bits of mantissa: a loss of O(1) agrees 
 def _engine(variant="vjvcr_dec", seed=0):
     cfg = RunConfig(variant=variant, seed=seed, data=SMOKE.data, model=SMOKE.model, train=SMOKE.train)
     model = build_model(cfg).train()
-    tc = cfg.train
-
-    def objective(model, clip, cfg):
-        return energy(model, clip, VARIANTS[variant], a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight)
-
-    return LossModule(model, objective, cfg), model
+    return LossModule(model, objective_for(cfg)), model
 
 
 def _clip(seed=0):

@@ -1,13 +1,13 @@
 """run_all.sh and the runner: option handling, failure reports, environment file."""
 import json
-import re
 import subprocess
+import sys
 import time
 
 import pytest
 
 from tests.conftest import ROOT
-from vjvcr.config import PROFILES, get_profile
+from vjvcr.config import get_profile
 
 
 def _run_all(*args, timeout=60):
@@ -16,17 +16,18 @@ def _run_all(*args, timeout=60):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["--profile", "huge"], "Valid profiles: smoke quick paper gpu"),
-    (["--profile=huge"], "Valid profiles: smoke quick paper gpu"),
-    (["--fast"], "Valid options"),
+    (["--profile", "huge"], "invalid choice: 'huge' (choose from 'smoke', 'quick', 'paper', 'gpu'"),
+    (["--profile=huge"], "invalid choice: 'huge'"),
+    (["--fast"], "unrecognized arguments: --fast"),
     (["--only", "99_nothing"], "no notebook matches"),
-    (["--profile"], "needs a value"),
+    (["--only", ""], "no notebook matches ''"),
+    (["--profile"], "expected one argument"),
 ])
 def test_bad_options_are_refused_before_anything_runs(tmp_path, args, needle):
     t0 = time.perf_counter()
     r = _run_all(*args, "--out", str(tmp_path / "out"))
     assert r.returncode == 2, r.stderr
-    assert needle in r.stderr
+    assert needle in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists(), "nothing may run for a refused option"
     assert time.perf_counter() - t0 < 10
 
@@ -36,10 +37,25 @@ def test_help():
     assert r.returncode == 0 and "--profile" in r.stdout and "--only" in r.stdout
 
 
-def test_run_all_profile_list_matches_the_package():
-    text = (ROOT / "run_all.sh").read_text()
-    listed = re.search(r'^PROFILES="([^"]+)"', text, re.M).group(1).split()
-    assert listed == list(PROFILES)
+def test_the_command_line_lists_what_the_package_has():
+    """vjvcr.cli names variants and steps without importing torch; they must be the package's."""
+    from vjvcr import cli, plans
+    from vjvcr.__main__ import steps
+    from vjvcr.runconfig import BASELINES, VARIANTS
+
+    assert cli.VARIANT_NAMES == (*VARIANTS, *BASELINES)
+    assert set(cli.TRAINING_STEPS) == set(plans.STEP_RUNS)
+    assert set(cli.STEP_NAMES) | set(cli.EXTRA_STEPS) == set(steps())
+    r = subprocess.run([sys.executable, "-c", "import sys, vjvcr.cli, vjvcr.context; sys.exit('torch' in sys.modules)"],
+                       cwd=ROOT)
+    assert r.returncode == 0, "the command line must not import torch before it has checked the options"
+
+
+def test_python_m_vjvcr_help_lists_every_subcommand():
+    r = subprocess.run([sys.executable, "-m", "vjvcr", "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0
+    for name in ("notebooks", "step", "ddp", "submit"):
+        assert name in r.stdout
 
 
 def test_unknown_profile_in_python():
@@ -75,7 +91,9 @@ def test_failing_notebook_is_named_with_cell_and_executed_copy(tmp_path, monkeyp
         nbformat.write(nb, books / f"{name}.ipynb")
     monkeypatch.setattr(runner, "NOTEBOOKS", books)
     out = tmp_path / "out"
-    status = runner.run("smoke", out, tmp_path / "data")
+    from vjvcr.context import setup
+
+    status = runner.run(setup("smoke", out, tmp_path / "data"))
     err = capsys.readouterr().err
     assert status == 1
     assert "01_bad.ipynb failed in cell" in err and "boom in cell two" in err

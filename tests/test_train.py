@@ -12,7 +12,8 @@ from vjvcr.config import SMOKE
 from vjvcr.data import make_moving_mnist
 from vjvcr.probes import encode, linear_probe
 from vjvcr.runconfig import ConfigMismatchError, RunConfig
-from vjvcr.train import NonFiniteLossError, snapshot_steps, train
+from vjvcr.checkpoints import snapshot_steps
+from vjvcr.train import NonFiniteLossError, train
 
 
 @pytest.fixture(scope="module")
@@ -82,19 +83,23 @@ def test_mismatched_configuration_is_refused_and_nothing_is_lost(tmp_path, clips
     assert json.loads((tmp_path / "config.json").read_text())["config"]["train"]["lr"] == SMOKE.train.lr
 
 
-def test_nan_loss_stops_with_the_step_and_last_good_checkpoint(tmp_path, clips):
-    from vjvcr.losses import VARIANTS, energy
+def test_nan_loss_stops_with_the_step_and_last_good_checkpoint(tmp_path, clips, monkeypatch):
+    import vjvcr.train
+    from vjvcr.losses import energy
 
     calls = {"n": 0}
 
-    def poisoned(model, clip, c):
-        loss, terms = energy(model, clip, VARIANTS["vjvcr"], a=10, b=1, g=1)
-        calls["n"] += 1
-        return (loss * math.nan if calls["n"] == 8 else loss), terms
+    def poisoned_for(c):
+        def poisoned(model, clip):
+            loss, terms = energy(model, clip, c)
+            calls["n"] += 1
+            return (loss * math.nan if calls["n"] == 8 else loss), terms
 
+        return poisoned
+
+    monkeypatch.setattr(vjvcr.train, "objective_for", poisoned_for)
     with pytest.raises(NonFiniteLossError, match=r"at step 7 .*last\.pt \(step 5\)"):
-        train(tmp_path, cfg(steps=20, checkpoint_every=5), clips.frames, device="cpu",
-              progress=False, objective=poisoned)
+        train(tmp_path, cfg(steps=20, checkpoint_every=5), clips.frames, device="cpu", progress=False)
     assert load_checkpoint(tmp_path / "last.pt")["step"] == 5
     for p in load_checkpoint(tmp_path / "last.pt")["model"].values():
         assert torch.isfinite(p.float()).all()
@@ -115,7 +120,7 @@ def _hold_lock(run_dir):
     import subprocess
     import sys
 
-    code = ("import sys, time\nfrom vjvcr.runlock import run_lock\n"
+    code = ("import sys, time\nfrom vjvcr.fileio import run_lock\n"
             "with run_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(600)\n")
     proc = subprocess.Popen([sys.executable, "-c", code, str(run_dir)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "locked"
@@ -123,7 +128,7 @@ def _hold_lock(run_dir):
 
 
 def test_a_second_process_cannot_train_the_same_run_folder(tmp_path, clips):
-    from vjvcr.runlock import RunLockedError
+    from vjvcr.fileio import RunLockedError
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -140,7 +145,7 @@ def test_a_second_process_cannot_train_the_same_run_folder(tmp_path, clips):
 
 
 def test_the_lock_is_released_after_training_and_after_an_error(tmp_path, clips):
-    from vjvcr.runlock import run_lock
+    from vjvcr.fileio import run_lock
 
     run_dir = tmp_path / "run"
     train(run_dir, cfg(steps=2), clips.frames, progress=False)
@@ -155,16 +160,14 @@ def test_the_lock_is_released_after_training_and_after_an_error(tmp_path, clips)
 
 def test_the_supervised_ceiling_learns_speed_beyond_the_random_encoder(tmp_path, digits):
     """The same encoder trained on the speed label: its h_x carries speed linearly, the untrained one's barely."""
-    from vjvcr.latent import objective_for
+    from vjvcr.datasets import standardised
     from vjvcr.probes import calibrate_batchnorm, speed_probe
-    from vjvcr.supervised import standardised
     from vjvcr.runconfig import build_model
 
     clips = make_moving_mnist(1024, seed=0, size=32, digit_size=14, digits=digits)
     test = make_moving_mnist(256, seed=1, size=32, digit_size=14, digits=digits)
     c = cfg("supervised", steps=150, lr=3e-3)
-    res = train(tmp_path / "sup", c, clips.frames, progress=False, labels=standardised(clips.mean_speed),
-                objective=objective_for(c))
+    res = train(tmp_path / "sup", c, clips.frames, progress=False, labels=standardised(clips.mean_speed))
     metrics = read_metrics(tmp_path / "sup")
     assert metrics[-1]["label_mse"] < 0.5 * metrics[0]["label_mse"], "the label loss must drop"
     random = build_model(c)

@@ -7,7 +7,7 @@ import torch
 
 from vjvcr.config import SMOKE, TrainConfig, VideoDataConfig, VideoModelConfig
 from vjvcr.models import to_float_frames
-from vjvcr.runconfig import RunConfig, build_model
+from vjvcr.runconfig import Options, RunConfig, build_model
 from vjvcr.train import train
 from vjvcr.steps.cater import multilabel_map
 from vjvcr.video_models import VideoJEPA
@@ -74,7 +74,8 @@ def test_vjvcr_trains_on_video_without_collapse(tmp_path):
 
 
 def test_discrete_latent_is_refused_for_video_models():
-    cfg = RunConfig("vjvcr", 0, SMOKE.clevrer, SMOKE.video_model, SMOKE.video_train, latent="discrete", latent_dim=5)
+    cfg = RunConfig("vjvcr", 0, SMOKE.clevrer, SMOKE.video_model, SMOKE.video_train,
+                    options=Options(latent="discrete", latent_dim=5))
     with pytest.raises(ValueError, match="sparse"):
         build_model(cfg)
 

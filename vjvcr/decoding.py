@@ -6,15 +6,19 @@ Pred(Enc(x)) -> y, with the encoder and predictor in eval mode and no gradient r
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
-from .checkpoints import _atomic_save, load_checkpoint
+from .checkpoints import atomic_save, load_checkpoint
 from .config import config_hash
 from .device import pick_device
+from .fileio import DamagedFileError
+from .latent import infer
 from .models import Decoder, clip_batches, to_float_frames
 from .train import batch_indices
 
@@ -27,15 +31,17 @@ def fit_posthoc_decoder(model, frames: np.ndarray, *, steps: int, batch_size: in
     For a latent-variable model pass its RunConfig as ``latent``: the predictions are then
     made with the z* inferred for each training clip, as they are at test time.
     """
-    from tqdm.auto import tqdm
-
     dev = pick_device(device)
     key = config_hash(dict(run=run_hash, steps=steps, batch_size=batch_size, lr=lr, seed=seed))
     torch.manual_seed(seed)
     model = model.to(dev).eval()
     decoder = Decoder(model.model_config, size=frames.shape[-1]).to(dev)  # mirrors the run's encoder
     if path is not None and Path(path).exists():
-        ck = load_checkpoint(path, map_location=dev)
+        try:
+            ck = load_checkpoint(path, map_location=dev)
+        except DamagedFileError as err:  # a cache: fit it again
+            warnings.warn(f"{err.args[0].split(';')[0]}; fitting the decoder again")
+            ck = {}
         if ck.get("hash") == key:
             decoder.load_state_dict(ck["decoder"])
             return decoder.eval()
@@ -45,11 +51,8 @@ def fit_posthoc_decoder(model, frames: np.ndarray, *, steps: int, batch_size: in
     for step in tqdm(range(steps), desc="post-hoc decoder", disable=not progress, leave=False):
         clip = to_float_frames(data[batch_indices(step, n=len(data), batch_size=batch_size, seed=seed).to(dev)])
         x, y = model.split(clip)
-        if latent is not None and latent.latent != "none":
-            from .latent import infer
-
-            z = infer(model, latent, clip, lam=latent.extra.get("lam", 0.0),
-                      steps=latent.extra.get("fista_steps", 20))
+        if latent is not None and latent.options.latent != "none":
+            z = infer(model, latent, clip, lam=latent.options.lam, steps=latent.options.fista_steps)
         else:
             z = None
         with torch.no_grad():
@@ -60,7 +63,7 @@ def fit_posthoc_decoder(model, frames: np.ndarray, *, steps: int, batch_size: in
         opt.step()
     decoder.eval()
     if path is not None:
-        _atomic_save({"decoder": decoder.state_dict(), "hash": key, "steps": steps}, Path(path))
+        atomic_save({"decoder": decoder.state_dict(), "hash": key, "steps": steps}, Path(path))
     return decoder
 
 

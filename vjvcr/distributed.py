@@ -22,6 +22,9 @@ import os
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from .device import pick_device
 
 
 def is_distributed() -> bool:
@@ -38,8 +41,6 @@ def launched_by_torchrun() -> bool:
 
 def init(device: str | None = None) -> str:
     """Join the process group torchrun set up (gloo on CPU, NCCL on CUDA); returns the device to use."""
-    from .device import pick_device
-
     dev = pick_device(device)
     local = int(os.environ.get("LOCAL_RANK", "0"))
     if dev.type == "cuda":
@@ -189,20 +190,18 @@ def globalize_batchnorm(model: nn.Module) -> nn.Module:
 class LossModule(nn.Module):
     """model + objective as one module, so DistributedDataParallel sees the whole step in forward."""
 
-    def __init__(self, model: nn.Module, objective, cfg):
+    def __init__(self, model: nn.Module, objective):
         super().__init__()
-        self.model, self.objective, self.cfg = model, objective, cfg
+        self.model, self.objective = model, objective
 
     def forward(self, clip, *label):
-        return self.objective(self.model, clip, self.cfg, *label)
+        return self.objective(self.model, clip, *label)
 
 
-def wrap(model: nn.Module, objective, cfg, device: torch.device):
+def wrap(model: nn.Module, objective, device: torch.device):
     """The engine a training step calls: DDP(LossModule) under torchrun, else the plain LossModule."""
-    engine = LossModule(model, objective, cfg)
+    engine = LossModule(model, objective)
     if not is_distributed():
         return engine
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
     globalize_batchnorm(model)
     return DDP(engine, device_ids=[device.index] if device.type == "cuda" else None)

@@ -12,6 +12,7 @@ at test time (and, EM-like, at every training step) with the model fixed:
   keeping the previous iterate whenever the candidate would raise the objective, so the
   objective never rises).
 
+Training a latent model (infer z*, then learn E(z*)) is ``vjvcr.objective.latent_step``.
 The energy of a sample is the variant's own prediction loss: for VJ-VCR the mean squared
 error in representation space (plus g times the pixel error when it has a decoder), for the
 generative models the pixel error of the decoded prediction. The VC terms are batch
@@ -19,23 +20,25 @@ statistics, not per-sample energies, so they enter training but not inference.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from .distributed import gather_batch
-from .losses import Variant, covariance_loss, variance_loss
+from .models import clip_batches
+from .runconfig import RunConfig, get_variant
 
 
-def sample_energy(model, variant: Variant, h_x, h_y, y, z, *, g: float) -> torch.Tensor:
+def sample_energy(model, cfg: RunConfig, h_x, h_y, y, z) -> torch.Tensor:
     """Per-sample energy E(x, y, z) [B] (h_x, h_y, y given; gradients flow to z and the model)."""
+    variant = get_variant(cfg.variant)
     pred = model.predictor(h_x, z)
     e = h_x.new_zeros(h_x.shape[0])
     if variant.latent_pred:
         e = e + (pred - h_y).pow(2).flatten(1).mean(1)
-    if model.decoder is not None and (variant.pixel == "train"):
-        w = g if variant.latent_pred else 1.0
+    if model.decoder is not None and variant.pixel == "train":  # not a decoder fitted afterwards
+        w = cfg.train.pix_weight if variant.latent_pred else 1.0
         e = e + w * (model.decoder(pred) - y).pow(2).flatten(1).mean(1)
     return e
 
@@ -45,11 +48,11 @@ def one_hot(index: torch.Tensor, k: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def infer_discrete(model, variant, h_x, h_y, y, *, g: float) -> tuple[torch.Tensor, torch.Tensor]:
+def infer_discrete(model, cfg: RunConfig, h_x, h_y, y) -> tuple[torch.Tensor, torch.Tensor]:
     """z* (one-hot [B, K]) and the energies of every head [B, K]."""
     k = model.predictor.num_heads
-    energies = torch.stack([sample_energy(model, variant, h_x, h_y, y,
-                                          one_hot(torch.full((h_x.shape[0],), j, device=h_x.device), k), g=g)
+    energies = torch.stack([sample_energy(model, cfg, h_x, h_y, y,
+                                          one_hot(torch.full((h_x.shape[0],), j, device=h_x.device), k))
                             for j in range(k)], dim=1)
     return one_hot(energies.argmin(1), k), energies
 
@@ -60,7 +63,7 @@ class FistaTrace:
     energy: list  # mean energy per iteration
 
 
-def infer_sparse(model, variant, h_x, h_y, y, *, lam: float, g: float, steps: int = 50,
+def infer_sparse(model, cfg: RunConfig, h_x, h_y, y, *, lam: float, steps: int = 50,
                  step_size: float = 100.0, trace: bool = False, relative: bool = False):
     """z* = argmin_z E(z) + lam ||z||_1 by monotone FISTA with backtracking, from z = 0.
 
@@ -80,7 +83,7 @@ def infer_sparse(model, variant, h_x, h_y, y, *, lam: float, g: float, steps: in
         p.requires_grad_(False)
     try:
         def energy(z):
-            return sample_energy(model, variant, h_x, h_y, y, z, g=g)
+            return sample_energy(model, cfg, h_x, h_y, y, z)
 
         z = h_x.new_zeros(b, dim)
         with torch.no_grad():
@@ -124,78 +127,6 @@ def infer_sparse(model, variant, h_x, h_y, y, *, lam: float, g: float, steps: in
     return (z.detach(), tr) if trace else z.detach()
 
 
-def latent_objective(variant: Variant, *, a: float, b: float, g: float, eps: float, lam: float = 0.0,
-                     fista_steps: int = 20, step_size: float = 100.0, wta_epsilon: float = 0.0,
-                     lam_relative: bool = False):
-    """A training objective for vjvcr.train.train: infer z* with the model fixed, then learn E(z*) + VC.
-
-    ``wta_epsilon > 0`` (discrete only) is the relaxed winner-takes-all of multiple-hypothesis
-    prediction: the winning head's energy gets weight 1 - epsilon and every other head
-    epsilon / (K - 1), so heads that lose early still learn instead of dying.
-    """
-
-    def objective(model, clip, cfg):
-        x, y = model.split(clip)
-        h_x = model.encoder(x)
-        h_y = model.encoder(y) if variant.latent_pred else None
-        if cfg.latent == "discrete" and wta_epsilon > 0:
-            k = model.predictor.num_heads
-            energies = torch.stack([sample_energy(model, variant, h_x, h_y, y,
-                                                  one_hot(torch.full((h_x.shape[0],), j, device=h_x.device), k), g=g)
-                                    for j in range(k)], dim=1)
-            z = one_hot(energies.detach().argmin(1), k)
-            weights = (1 - wta_epsilon) * z + wta_epsilon / (k - 1) * (1 - z)
-            energy = (weights * energies).sum(1).mean()
-            return _with_vc(energy, z, h_x, h_y)
-        if cfg.latent == "discrete":
-            was = model.training
-            model.eval()  # BN statistics of the inference passes must not be counted
-            z, _ = infer_discrete(model, variant, h_x.detach(), None if h_y is None else h_y.detach(), y, g=g)
-            model.train(was)
-        else:
-            was = model.training
-            model.eval()
-            z = infer_sparse(model, variant, h_x, h_y, y, lam=lam, g=g, steps=fista_steps, step_size=step_size,
-                             relative=lam_relative)
-            model.train(was)
-        return _with_vc(sample_energy(model, variant, h_x, h_y, y, z, g=g).mean(), z, h_x, h_y)
-
-    def _with_vc(energy, z, h_x, h_y):
-        terms = {"energy": energy.detach()}
-        loss = energy
-        if variant.vc_on:
-            h = torch.cat([h_x, h_y], 1) if variant.vc_on == "hx_hy" else h_x
-            h = gather_batch(h)  # the global batch under torchrun
-            l_var, l_cov = variance_loss(h, eps), covariance_loss(h)
-            terms["var"], terms["cov"] = l_var.detach(), l_cov.detach()
-            loss = loss + a * l_var + b * l_cov
-        terms["zero_fraction"] = (z == 0).float().mean()
-        terms["h_x"] = h_x.detach()
-        return loss, terms
-
-    return objective
-
-
-def objective_for(cfg):
-    """The training objective of a run: None (the plain energy) without a latent, else the EM step.
-
-    The supervised ceiling (``variant="supervised"``) has its own: ``vjvcr.supervised``.
-    """
-    if cfg.variant == "supervised":
-        from .supervised import supervised_objective
-
-        return supervised_objective
-    if cfg.latent == "none":
-        return None
-    from .losses import get_variant
-
-    tc, ex = cfg.train, cfg.extra
-    return latent_objective(get_variant(cfg.variant), a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight,
-                            eps=tc.eps, lam=ex.get("lam", 0.0), fista_steps=ex.get("fista_steps", 20),
-                            step_size=ex.get("step_size", 100.0), wta_epsilon=ex.get("wta_epsilon", 0.0),
-                            lam_relative=ex.get("lam_relative", False))
-
-
 @torch.no_grad()
 def encode_for_inference(model, clip):
     """(h_x, h_y, y) of clips [B, T, 1, H, W] with the model in eval mode."""
@@ -207,23 +138,17 @@ def encode_for_inference(model, clip):
 def infer(model, cfg, clip, *, lam: float = 0.0, steps: int = 50, step_size: float = 100.0,
           relative: bool | None = None):
     """z* for a batch of clips under a trained latent model (one-hot for discrete)."""
-    from .losses import get_variant
-
-    variant = get_variant(cfg.variant)
     h_x, h_y, y = encode_for_inference(model, clip)
-    if cfg.latent == "discrete":
-        return infer_discrete(model, variant, h_x, h_y, y, g=cfg.train.pix_weight)[0]
+    if cfg.options.latent == "discrete":
+        return infer_discrete(model, cfg, h_x, h_y, y)[0]
     if relative is None:  # as the run was trained
-        relative = bool(cfg.extra.get("lam_relative", False))
-    return infer_sparse(model, variant, h_x, h_y, y, lam=lam, g=cfg.train.pix_weight, steps=steps,
-                        step_size=step_size, relative=relative)
+        relative = cfg.options.lam_relative
+    return infer_sparse(model, cfg, h_x, h_y, y, lam=lam, steps=steps, step_size=step_size, relative=relative)
 
 
 def infer_all(model, cfg, frames, *, lam: float = 0.0, steps: int = 30, step_size: float = 100.0,
               device="cpu", batch_size: int = 256):
     """z* [N, dim] for uint8 clips [N, T, ...], inferred batch by batch (see ``infer``)."""
-    from .models import clip_batches
-
     return torch.cat([infer(model, cfg, clip, lam=lam, steps=steps, step_size=step_size).cpu()
                       for clip in clip_batches(frames, batch_size, device)]).numpy()
 
@@ -231,8 +156,6 @@ def infer_all(model, cfg, frames, *, lam: float = 0.0, steps: int = 30, step_siz
 def calibrate_lambda(model, cfg, clip, target_zero_fraction: float, *, steps: int = 30, step_size: float = 100.0,
                      iters: int = 8, lo: float = 1e-5, hi: float = 1.0) -> tuple[float, float]:
     """Bisection on log(lam) so that the fraction of zeros in z* is close to the target."""
-    import math
-
     frac = lambda lam: (infer(model, cfg, clip, lam=lam, steps=steps, step_size=step_size) == 0).float().mean().item()  # noqa: E731
     for _ in range(iters):
         mid = math.sqrt(lo * hi)

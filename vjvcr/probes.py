@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -62,8 +62,6 @@ def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, t
     ``alpha`` a tuple: the ridge penalty is picked among them by efficient leave-one-out
     cross-validation on the training set only (scikit-learn's RidgeCV).
     """
-    from sklearn.linear_model import RidgeCV
-
     mu, sd = train_y.mean(), train_y.std()
     probe = make_pipeline(StandardScaler(), RidgeCV(alphas=alpha) if isinstance(alpha, tuple) else Ridge(alpha=alpha))
     probe.fit(train_x, (train_y - mu) / sd)

@@ -1,47 +1,80 @@
-"""Keep the README's results section equal to the last quick-profile run's files.
+"""Keep the written results equal to the last quick-profile run's files.
 
-The runner calls ``update_readme`` after a complete quick run into ``figures/``: the text
-between the markers ``<!-- results:begin -->`` and ``<!-- results:end -->`` is replaced by
-``figures/table1.md``, ``claims.md``, ``table2.md`` and ``fig2.md`` as they are, so no number in the README is
-typed by hand.
+After a complete quick run into ``figures/`` the runner calls ``update_readme``: the block between
+``<!-- results:begin -->`` and ``<!-- results:end -->`` of ``docs/results.md`` becomes
+``figures/table1.md``, ``claims.md``, ``table2.md`` and ``fig2.md`` as they are, and the README's
+``<!-- headline:begin -->`` block becomes Table 1 and one line per claim with its verdict. No
+number in either is typed by hand.
 """
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+RESULTS = ("<!-- results:begin -->", "<!-- results:end -->")
+HEADLINE = ("<!-- headline:begin -->", "<!-- headline:end -->")
+
+
+def provenance(out_dir: Path) -> str:
+    manifest = out_dir / "manifest.json"
+    if not manifest.exists():
+        return ""
+    m = json.loads(manifest.read_text())
+    books = m.get("notebooks", {})
+    seeds = m.get("seeds", [])
+    return (f"From the last `./run_all.sh` (profile `{m.get('profile')}`, {len(seeds)} seeds, commit "
+            f"`{str(m.get('git_commit', '?'))[:12]}`, {m.get('device')}, digits: {m.get('digit_source')}; "
+            f"{sum(r.get('wall_s', 0) for r in books.values()) / 60:.1f} min for {len(books)} notebooks).")
 
 
 def results_section(out_dir: Path) -> str:
-    parts = []
-    manifest = out_dir / "manifest.json"
-    if manifest.exists():
-        m = json.loads(manifest.read_text())
-        books = m.get("notebooks", {})
-        total = sum(r.get("wall_s", 0) for r in books.values())
-        parts.append(f"From the last `./run_all.sh` (profile `{m.get('profile')}`, commit "
-                     f"`{str(m.get('git_commit', '?'))[:12]}`, {m.get('device')}, digits: "
-                     f"{m.get('digit_source')}; {total / 60:.1f} min for {len(books)} notebooks, reusing whatever "
-                     "trained runs data/runs already held).")
-    for name in ("table1.md", "claims.md", "table2.md", "fig2.md"):
+    parts = [provenance(out_dir)]
+    for name, title in (("table1.md", None), ("claims.md", None),
+                        ("table2.md", "#### Table 2: linear probes on the inferred latent z* (stochastic MovingMNIST)"),
+                        ("fig2.md", "#### Fig. 2: CATER actions from the inferred latent z* (linear classifier, mAP)")):
         path = out_dir / name
         if path.exists():
-            text = path.read_text().strip()
-            if name == "table2.md":
-                parts.append("#### Table 2: linear probes on the inferred latent z* (stochastic MovingMNIST)")
-            if name == "fig2.md":
-                parts.append("#### Fig. 2: CATER actions from the inferred latent z* (linear classifier, mAP)")
-            parts.append(text.replace("# Claims that Table 1 can test", "#### Claims that Table 1 can test"))
-    return "\n\n".join(parts)
+            if title:
+                parts.append(title)
+            parts.append(path.read_text().strip().replace("# Claims that Table 1 can test",
+                                                          "#### Claims that Table 1 can test"))
+    return "\n\n".join(p for p in parts if p)
 
 
-def update_readme(out_dir: str | Path = ROOT / "figures", readme: Path = ROOT / "README.md") -> bool:
-    text = readme.read_text()
-    if BEGIN not in text or END not in text:
+def claim_lines(out_dir: Path) -> list[str]:
+    """``- claim: **verdict**`` for every claim row of claims.md, table2.md and fig2.md."""
+    lines = []
+    for name in ("claims.md", "table2.md", "fig2.md"):
+        path = out_dir / name
+        if not path.exists():
+            continue
+        for row in path.read_text().splitlines():
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            if re.match(r"^\d+[ab]?\. ", cells[0]) and "**" in cells[-1]:
+                lines.append(f"- {cells[0]}: {cells[-1]}")
+    return lines
+
+
+def headline(out_dir: Path) -> str:
+    table = (out_dir / "table1.md").read_text().strip() if (out_dir / "table1.md").exists() else ""
+    return "\n\n".join(p for p in (provenance(out_dir), table, "\n".join(claim_lines(out_dir))) if p)
+
+
+def replace_block(path: Path, markers: tuple[str, str], body: str) -> bool:
+    text = path.read_text()
+    begin, end = markers
+    if begin not in text or end not in text:
         return False
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{BEGIN}\n{results_section(Path(out_dir))}\n{END}{tail}")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{body}\n{end}{tail}")
     return True
+
+
+def update_readme(out_dir: str | Path = ROOT / "figures", root: Path = ROOT) -> bool:
+    out_dir = Path(out_dir)
+    a = replace_block(root / "docs" / "results.md", RESULTS, results_section(out_dir))
+    b = replace_block(root / "README.md", HEADLINE, headline(out_dir))
+    return a or b

@@ -1,20 +1,103 @@
-"""What a run is: its configuration (``RunConfig``, hashed into its folder's name) and its model."""
+"""What a run is: its variant, its typed options, its configuration (hashed into its folder's name), its model.
+
+Everything that decides what a run optimises is a field here: the Table-1 ``variant`` (which
+terms of the energy are on), the profile's sections (data, model, training weights a, b, g) and
+``Options``, the open choices the paper leaves (where the VC statistics are taken, what the
+target branch is, the latent variable, the supervised label). ``vjvcr.objective`` reads them and
+nothing else; a new option is a field of ``Options`` plus the lines of ``vjvcr.losses`` that use it.
+"""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import typing
+from dataclasses import asdict, dataclass, field, fields
+from typing import Literal
 
 import torch
 
-from .config import (
-    DataConfig,
-    ModelConfig,
-    TrainConfig,
-    VideoDataConfig,
-    VideoModelConfig,
-    config_hash,
-)
-from .losses import get_variant
+from .config import DataConfig, ModelConfig, TrainConfig, VideoDataConfig, VideoModelConfig, config_hash
+from .ema import add_ema_target
 from .models import VJVCR
+from .supervised import add_label_head
+from .video_models import VideoJEPA
+
+VariantName = Literal["vjvcr", "vjvcr_dec", "gen_vc", "gen", "supervised"]
+VcOn = Literal["hx_hy", "hx", "none"]
+Pixel = Literal["train", "posthoc", "none"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of Table 1 (or a reference model): which terms of the energy are on."""
+
+    name: VariantName
+    label: str
+    latent_pred: bool  # ||Pred(h_x) - h_y||^2
+    vc_on: VcOn  # the anti-collapse term on [h_x, h_y], on h_x only, or off
+    pixel: Pixel  # "train": the decoder's loss reaches the encoder; "posthoc": a decoder is fitted afterwards
+
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("vjvcr", "VJ-VCR without decoder", True, "hx_hy", "posthoc"),
+    Variant("vjvcr_dec", "VJ-VCR with decoder", True, "hx_hy", "train"),
+    Variant("gen_vc", "Generative with VC", False, "hx", "train"),
+    Variant("gen", "Generative without VC", False, "none", "train"),
+)}
+# reference models trained beside the four variants (not rows of the paper's Table 1)
+BASELINES: dict[str, Variant] = {
+    "supervised": Variant("supervised", "Supervised ceiling", False, "none", "none"),  # vjvcr.supervised
+}
+
+
+def get_variant(name: str) -> Variant:
+    try:
+        return VARIANTS.get(name) or BASELINES[name]
+    except KeyError:
+        raise ValueError(f"unknown variant {name!r}; valid: {', '.join([*VARIANTS, *BASELINES])}") from None
+
+
+@dataclass(frozen=True)
+class Options:
+    """The open choices of what a run optimises; the defaults are the paper's formulation.
+
+    Every field is part of the run's hash. Literal fields are checked when the options are made.
+    """
+
+    # what keeps [h_x, h_y] from collapsing: VC (the paper: a l_var + b l_cov), or LeJEPA's SIGReg
+    regulariser: Literal["vc", "sigreg"] = "vc"
+    # SIGReg (vjvcr.losses.sigreg): its weight (LeJEPA's lambda), random directions per step, quadrature knots
+    sigreg_weight: float = 0.05
+    sigreg_slices: int = 1024
+    sigreg_knots: int = 17
+    # where the statistics are taken: per time step over the batch (the paper), or over batch x time
+    vc_stats: Literal["time", "batch_time"] = "time"
+    # the target branch h_y: gradients through it (the paper), a stop-gradient, or an EMA target encoder
+    target: Literal["grad", "stopgrad", "ema"] = "grad"
+    ema_decay: float = 0.996  # with target="ema": theta_target <- m theta_target + (1 - m) theta
+    # the latent variable (Table 2, Fig. 2): none, one of K heads, or a sparse vector of latent_dim
+    latent: Literal["none", "discrete", "sparse"] = "none"
+    latent_dim: int = 0  # heads for "discrete", size of z for "sparse"
+    lam: float = 0.0  # L1 weight of sparse z while training
+    lam_relative: bool = False  # lam in units of the batch's mean energy at z = 0
+    fista_steps: int = 20  # FISTA iterations per training step (sparse z)
+    step_size: float = 100.0  # FISTA's first step (backtracking halves it as needed)
+    wta_epsilon: float = 0.0  # relaxed winner-takes-all share of the losing heads (discrete z)
+    # what the supervised ceiling (variant "supervised") is trained to predict
+    label: Literal["speed", "switch"] = "speed"
+
+    def __post_init__(self):
+        check_literals(self)
+        if self.latent != "none" and self.latent_dim < 1:
+            raise ValueError(f"latent {self.latent!r} needs latent_dim >= 1, got {self.latent_dim}")
+
+
+def check_literals(obj) -> None:
+    """Raise a ValueError naming the field and the valid values when a Literal field holds anything else."""
+    hints = typing.get_type_hints(type(obj))
+    for f in fields(obj):
+        allowed = typing.get_args(hints[f.name]) if typing.get_origin(hints[f.name]) is Literal else None
+        if allowed and getattr(obj, f.name) not in allowed:
+            raise ValueError(f"{type(obj).__name__}.{f.name} = {getattr(obj, f.name)!r} is not one of "
+                             f"{', '.join(map(repr, allowed))}")
 
 
 class ConfigMismatchError(RuntimeError):
@@ -22,20 +105,22 @@ class ConfigMismatchError(RuntimeError):
 
 
 # fields that may change between a run and its resumption without changing what is trained
-_NOT_HASHED = ("checkpoint_every", "precision", "compile")
+NOT_HASHED = ("checkpoint_every", "precision", "compile")
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    variant: str
+    variant: VariantName
     seed: int
     data: DataConfig | VideoDataConfig
     model: ModelConfig | VideoModelConfig
     train: TrainConfig
-    data_id: str = ""  # fingerprint of the training set (vjvcr.experiments sets it)
-    latent: str = "none"  # "none", "discrete" or "sparse" (Table 2)
-    latent_dim: int = 0  # heads for "discrete", size of z for "sparse"
-    extra: dict = field(default_factory=dict)
+    data_id: str = ""  # fingerprint of the training set (vjvcr.datasets: from its parameters)
+    options: Options = field(default_factory=Options)
+
+    def __post_init__(self):
+        get_variant(self.variant)
+        check_literals(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,42 +136,36 @@ class RunConfig:
                    data=build(VideoDataConfig if video else DataConfig, d["data"]),
                    model=build(VideoModelConfig if video else ModelConfig, d["model"]),
                    train=build(TrainConfig, d["train"]), data_id=d.get("data_id", ""),
-                   latent=d.get("latent", "none"), latent_dim=d.get("latent_dim", 0), extra=d.get("extra", {}))
+                   options=build(Options, d.get("options", {})))
 
     def hash(self) -> str:
         d = self.to_dict()
-        for k in _NOT_HASHED:
+        for k in NOT_HASHED:
             d["train"].pop(k, None)
         return config_hash(d)
 
+    @property
+    def video(self) -> bool:
+        return isinstance(self.model, VideoModelConfig)
 
-def build_model(cfg: RunConfig):
+
+def build_model(cfg: RunConfig) -> torch.nn.Module:
     """The model of a run, initialised from its seed."""
-    variant = get_variant(cfg.variant)
+    variant, opt = get_variant(cfg.variant), cfg.options
     torch.manual_seed(cfg.seed)
-    if isinstance(cfg.model, VideoModelConfig):  # CLEVRER / CATER
-        from .video_models import VideoJEPA
-
-        if cfg.latent == "discrete":
+    if cfg.video:  # CLEVRER / CATER
+        if opt.latent == "discrete":
             raise ValueError("the video models take a continuous (sparse) latent only")
         model = VideoJEPA(cfg.model, cfg.data, decoder=variant.pixel == "train",
-                          latent_dim=cfg.latent_dim if cfg.latent == "sparse" else 0)
+                          latent_dim=opt.latent_dim if opt.latent == "sparse" else 0)
     else:
         model = VJVCR(cfg.model, cfg.data, decoder=variant.pixel == "train",
-                      num_heads=cfg.latent_dim if cfg.latent == "discrete" else 1,
-                      latent_dim=cfg.latent_dim if cfg.latent == "sparse" else 0)
-    if cfg.extra.get("target") == "ema":  # the EMA teacher of the claim-1 study (vjvcr.ema)
-        from .ema import add_ema_target
-
-        add_ema_target(model, cfg.extra.get("ema_decay", 0.996))
+                      num_heads=opt.latent_dim if opt.latent == "discrete" else 1,
+                      latent_dim=opt.latent_dim if opt.latent == "sparse" else 0)
+    if opt.target == "ema":  # the EMA teacher of the claim-1 study
+        add_ema_target(model, opt.ema_decay)
     if variant.name == "supervised":
-        from .supervised import add_label_head
-
         add_label_head(model)
+    if opt.regulariser == "sigreg":  # counts SIGReg's draws of random directions, so that a resumed run redraws them
+        model.register_buffer("sigreg_draws", torch.zeros((), dtype=torch.long))
     return model
-
-
-def run_options(cfg: RunConfig) -> dict:
-    """The energy's options a run's ``extra`` sets: VC statistics ("time" or "batch_time") and the
-    target branch ("grad", "stopgrad" or "ema"); the defaults are the paper's formulation."""
-    return dict(vc_stats=cfg.extra.get("vc_stats", "time"), target=cfg.extra.get("target", "grad"))

@@ -1,29 +1,31 @@
-"""Execute the notebooks in order with papermill and write ``manifest.json``.
+"""Execute the notebooks in order with papermill (``python -m vjvcr notebooks``, what ``./run_all.sh`` runs).
 
-``./run_all.sh`` validates its options, sets up the environment and calls this module;
-``python -m vjvcr.runner --help`` is the same interface without the environment step.
+Kernels import this checkout's ``vjvcr`` (its folder leads their PYTHONPATH), talk to the runner over
+IPC sockets in a temporary folder, and end when the runner ends: Ctrl-C, SIGTERM or a killed runner
+leave no kernel or training worker behind. The executed copy of a notebook is written under a
+temporary name and renamed when complete, so it is never a cut file.
 """
 from __future__ import annotations
 
-import datetime as dt
+import errno
 import json
-import platform
+import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from importlib import metadata
 from pathlib import Path
 
-from . import cli
-from .config import PROFILES, get_profile
+import nbformat
+import papermill as pm
+from traitlets.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
+from .context import ROOT, Context
+from .fileio import temp_name
+from .manifest import Manifest
+from .readme import update_readme
+
 NOTEBOOKS = ROOT / "notebooks"
-PACKAGES = ("torch", "torchvision", "numpy", "papermill", "ipykernel", "ipywidgets", "matplotlib",
-            "seaborn", "pandas", "scikit-learn", "tqdm", "av", "jupyterlab")
 
 
 def in_default_run(book: Path) -> bool:
@@ -35,173 +37,100 @@ def list_notebooks(only: list[str] | None = None) -> list[Path]:
     books = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     if not only:
         return [b for b in books if in_default_run(b)]
-    chosen = []
-    for name in only:
-        stem = name.removesuffix(".ipynb")
-        hits = [b for b in books if b.stem == stem or b.stem.startswith(stem)]
-        if len(hits) != 1:
-            raise SystemExit(f"error: {name!r} matches {len(hits)} notebooks; notebooks: "
-                             + ", ".join(b.stem for b in books))
-        chosen += hits
-    return chosen
+    return [b for name in only for b in books if b.stem == name]
 
 
-class PeakMemory:
-    """Polls the RSS of this process's children (the notebook kernel) and keeps the peak."""
-
-    def __init__(self, interval: float = 0.2):
-        import psutil
-
-        self._proc, self.interval, self.peak = psutil.Process(), interval, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        import psutil
-
-        while not self._stop.is_set():
-            total = 0
-            for child in self._proc.children(recursive=True):
-                try:
-                    total += child.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
-def git_commit() -> str:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True).stdout.strip()
-        return sha + ("-dirty" if dirty else "")
-    except Exception:
-        return "unknown"
-
-
-def environment_record() -> dict:
-    import torch
-
-    versions = {}
-    for pkg in PACKAGES:
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    device = (f"cuda: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available()
-              else f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
-    return dict(python=sys.version.split()[0], platform=platform.platform(), packages=versions,
-                device=device, git_commit=git_commit())
-
-
-def kernel_config(socket_dir: str):
+def kernel_config(socket_dir: str) -> Config:
     """Kernels talk over local IPC sockets in ``socket_dir``, not TCP.
 
     Over TCP every kernel logs that its traffic is unencrypted (seven times a ``./run_all.sh``);
     IPC sockets are files only this user can reach, so there is nothing to warn about.
     """
-    from traitlets.config import Config
-
     return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(socket_dir) / "kernel")}})
 
 
-def _write_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    tmp.replace(path)
+def disk_full(text: str) -> bool:
+    return "No space left on device" in text or "DiskFullError" in text or f"Errno {errno.ENOSPC}]" in text
 
 
-def run(profile_name: str, out: Path, data: Path, only: list[str] | None = None) -> int:
-    import papermill as pm
-
-    profile = get_profile(profile_name)
-    out, data = out.resolve(), data.resolve()
-    books = list_notebooks(only)
-    (out / "notebooks").mkdir(parents=True, exist_ok=True)
-    data.mkdir(parents=True, exist_ok=True)
-    manifest_path = out / "manifest.json"
-    previous = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    # --only keeps the other notebooks' records from the last run of the same profile
-    records = previous.get("notebooks", {}) if only and previous.get("profile") == profile.name else {}
-    manifest = dict(profile=profile.name, profile_settings=profile.to_dict(), seeds=list(profile.seeds),
-                    started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                    **environment_record(), notebooks=records)
-    status = 0
-    t_all = time.perf_counter()
-    sockets = tempfile.mkdtemp(prefix="vjvcr-kernel-")
-    for book in books:
-        target = out / "notebooks" / book.name
-        print(f"[run_all] {book.stem} (profile {profile.name}) ...", flush=True)
-        t0 = time.perf_counter()
+def execute(book: Path, target: Path, ctx: Context, sockets: str) -> dict | None:
+    """Run one notebook into ``target``; None when it succeeded, else what failed (cell, error)."""
+    tmp = temp_name(target)
+    try:
+        pm.execute_notebook(str(book), str(tmp), cwd=str(NOTEBOOKS), progress_bar=False,
+                            parameters=dict(profile=ctx.profile.name, out_dir=str(ctx.out_dir),
+                                            data_dir=str(ctx.data_dir)), config=kernel_config(sockets))
         error = None
-        with PeakMemory() as mem:
-            try:
-                pm.execute_notebook(str(book), str(target), cwd=str(NOTEBOOKS), progress_bar=False,
-                                    parameters=dict(profile=profile.name, out_dir=str(out),
-                                                    data_dir=str(data)), config=kernel_config(sockets))
-            except pm.PapermillExecutionError as err:
-                error = dict(cell_index=err.cell_index, execution_count=err.exec_count,
-                             error=f"{err.ename}: {err.evalue}")
-            except Exception as err:  # the kernel died, a missing kernelspec, ...
-                error = dict(cell_index=None, execution_count=None,
-                             error=f"{err.__class__.__name__}: {err}")
-        wall = time.perf_counter() - t0
-        records[book.stem] = dict(wall_s=round(wall, 1), peak_rss_mb=round(mem.peak / 2**20, 1),
-                                  status="failed" if error else "ok", executed=str(target.relative_to(out)),
-                                  **({"error": error} if error else {}))
-        print(f"[run_all] {book.stem}: {'FAILED' if error else 'ok'} in {wall:.1f} s, "
-              f"peak kernel memory {mem.peak / 2**20:.0f} MB", flush=True)
-        if error:
-            where = (f"cell {error['cell_index']} (execution count {error['execution_count']})"
-                     if error["cell_index"] is not None else "before any cell ran")
-            print(f"[run_all] ERROR: notebook {book.name} failed in {where}: {error['error']}\n"
-                  f"[run_all] the executed copy with the full traceback is {target}", file=sys.stderr)
-            status = 1
-            break
-    shutil.rmtree(sockets, ignore_errors=True)
-    manifest["total_wall_s"] = round(time.perf_counter() - t_all, 1)
-    summary = out / "data_summary.json"
-    if summary.exists():
-        manifest["data"] = json.loads(summary.read_text())
-        manifest["digit_source"] = manifest["data"].get("digit_source")
-    _write_json(manifest_path, manifest)
-    if status == 0 and not only and profile.name == "quick" and out == (ROOT / "figures").resolve():
-        from .readme import update_readme
+    except pm.PapermillExecutionError as err:
+        error = dict(cell_index=err.cell_index, execution_count=err.exec_count, error=f"{err.ename}: {err.evalue}")
+    except KeyboardInterrupt:
+        raise
+    except Exception as err:  # the kernel died, a missing kernelspec, a failed write of the executed copy...
+        error = dict(cell_index=None, execution_count=None, error=f"{type(err).__name__}: {err}")
+    finally:
+        _keep_if_complete(tmp, target)
+    return error
 
-        if update_readme(out):
-            print("[run_all] README.md results section updated from figures/", flush=True)
-    print(f"[run_all] {'stopped after a failure' if status else 'done'} in "
-          f"{manifest['total_wall_s']:.0f} s; outputs and manifest.json in {out}", flush=True)
+
+def _keep_if_complete(tmp: Path, target: Path) -> None:
+    """Rename the executed copy into place if it is a whole notebook; remove a cut one."""
+    if not tmp.exists():
+        return
+    try:
+        nbformat.read(tmp, as_version=4)
+        os.replace(tmp, target)
+    except Exception:  # cut by a full disk or a kill
+        tmp.unlink(missing_ok=True)
+
+
+def run(ctx: Context, only: list[str] | None = None, command: str = "python -m vjvcr notebooks") -> int:
+    """Execute the notebooks; 0 when all succeeded, 1 after a failure, 130 when interrupted."""
+    books = list_notebooks(only)
+    (ctx.out_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(ctx, kind="notebooks", command=command, keep=bool(only))
+    # kernels import this checkout's vjvcr, and end when this process does (vjvcr.context.setup)
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    os.environ["VJVCR_RUNNER_PID"] = str(os.getpid())
+    sockets = tempfile.mkdtemp(prefix="vjvcr-kernel-")
+    status, t_all = 0, time.perf_counter()
+    try:
+        for book in books:
+            status = run_one(book, ctx, manifest, sockets)
+            if status:
+                break
+    except KeyboardInterrupt:
+        print(f"\n[run_all] interrupted; finished runs and checkpoints are kept in {ctx.runs_dir}: rerun the same "
+              f"command to resume", file=sys.stderr, flush=True)
+        return 130
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
+    if status == 0 and not only and ctx.profile.name == "quick" and ctx.out_dir == (ROOT / "figures").resolve():
+        if update_readme(ctx.out_dir):
+            print("[run_all] docs/results.md updated from figures/", flush=True)
+    print(f"[run_all] {'stopped after a failure' if status else 'done'} in {time.perf_counter() - t_all:.0f} s; "
+          f"outputs and manifest.json in {ctx.out_dir}", flush=True)
     return status
 
 
-def main(argv=None) -> int:
-    p = cli.OneLineParser(prog="python -m vjvcr.runner", description=__doc__)
-    p.add_argument("--profile", default="quick", choices=list(PROFILES))
-    p.add_argument("--out", type=Path, default=None)
-    p.add_argument("--data", type=Path, default=ROOT / "data")
-    p.add_argument("--only", action="append", default=None)
-    a = p.parse_args(argv)
-    from .steps.common import default_out_dir
-
-    out = a.out or default_out_dir(a.profile)
-    try:
-        cli.check_folder(out, "output folder")
-        cli.check_folder(a.data, "data folder")
-    except cli.UsageError as err:
-        cli.fail(str(err), "run_all")
-    return run(a.profile, out, a.data, a.only)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def run_one(book: Path, ctx: Context, manifest: Manifest, sockets: str) -> int:
+    target = ctx.out_dir / "notebooks" / book.name
+    print(f"[run_all] {book.stem} (profile {ctx.profile.name}) ...", flush=True)
+    with manifest.section(book.stem) as entry:
+        error = execute(book, target, ctx, sockets)
+        entry["executed"] = str(target.relative_to(ctx.out_dir))
+        if error:
+            entry.update(status="failed", error=error)
+    print(f"[run_all] {book.stem}: {'FAILED' if error else 'ok'} in {entry['wall_s']:.1f} s, "
+          f"peak memory {entry['peak_rss_mb']:.0f} MB", flush=True)
+    if not error:
+        return 0
+    if disk_full(error["error"]):
+        print(f"[run_all] ERROR: no space left on the disk of {ctx.out_dir} or {ctx.data_dir} during {book.stem}; "
+              f"free some space and rerun (finished runs and checkpoints are kept)", file=sys.stderr, flush=True)
+        return 1
+    where = (f"cell {error['cell_index']} (execution count {error['execution_count']})"
+             if error["cell_index"] is not None else "outside its cells")
+    copy = f"the executed copy with the full traceback is {target}" if target.exists() else "no executed copy was kept"
+    print(f"[run_all] ERROR: notebook {book.name} failed in {where}: {error['error']}\n[run_all] {copy}",
+          file=sys.stderr, flush=True)
+    return 1

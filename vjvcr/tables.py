@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .paper import TABLE1
-from .plots import FLOOR_LABELS, MODEL_LABELS
+from .plots import CATER_LABELS, FLOOR_LABELS, MODEL_LABELS
 from .verdicts import (HOLDS, MARGINS, REVERSED, TIE, UNINFORMATIVE, UNMEASURED, Measured, beats_floor, bold,
                        compare)
 
@@ -229,12 +229,10 @@ def render_table2(table2: pd.DataFrame, profile: str = "?") -> str:
 
 def render_fig2(agg: pd.DataFrame, profile: str = "?") -> str:
     """Fig. 2's numbers in Markdown (ours ± std (paper)), chance, floor and ceilings beside them, and claim 6."""
-    from .plots import CATER_LABELS as names
-
     a = agg.set_index("model")
     lines = ["| z from | seeds | mAP (%) | chance (%) |", "|---|---|---|---|"]
     for m, r in a.iterrows():
-        lines.append(f"| {names.get(m, m).replace(chr(10), ' ')} | {int(r['seed_count'])} "
+        lines.append(f"| {CATER_LABELS.get(m, m).replace(chr(10), ' ')} | {int(r['seed_count'])} "
                      f"| {_cell(r['map_mean'], r['map_std'], r['paper_map'], 1)} | {r['chance']:.1f} |")
 
     def got(m):

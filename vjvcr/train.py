@@ -1,15 +1,10 @@
-"""One training loop for every variant: seeded, resumable, device-agnostic.
+"""One training loop for every run: seeded, resumable, device-agnostic.
 
-A run lives in a folder::
-
-    run_dir/config.json      what was trained (a mismatch refuses to resume)
-    run_dir/metrics.jsonl    one JSON line per logged step: loss terms, std of h, lr, seconds
-    run_dir/last.pt          model + optimizer + step, rewritten atomically
-    run_dir/snap_000150.pt   model snapshots along training (probe-vs-steps, Fig. 4)
-
-Calling ``train`` again on the same folder resumes from ``last.pt`` (or returns at once
-when the run is finished). Batches are a pure function of (seed, step), so N steps in
-two halves give the same parameters as N steps straight.
+A run lives in a folder (``vjvcr.checkpoints``: config.json, metrics.jsonl, last.pt, snapshots at
+the planned steps). Calling ``train`` again on the same folder resumes from ``last.pt`` (or returns
+at once when the run is finished). Batches are a pure function of (seed, step), so N steps in two
+halves give the same parameters as N steps straight. What a step optimises is
+``vjvcr.objective.objective_for(cfg)``; the loop only runs it.
 """
 from __future__ import annotations
 
@@ -17,20 +12,23 @@ import contextlib
 import json
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from .checkpoints import _atomic_save, _check_config, load_checkpoint, resumed_step
+from .checkpoints import (atomic_save, check_config, read_metrics, resume_state, snapshot_path, snapshot_steps,
+                          write_metrics)
 from .config import TrainConfig
 from .device import pick_device
-from .losses import energy, get_variant
-from .models import VJVCR, to_float_frames
-from .runconfig import ConfigMismatchError, RunConfig, build_model, run_options
-from .runlock import run_lock
+from .distributed import any_process, barrier, mean_over_processes, rank_world, wrap
+from .fileio import atomic_write_text, run_lock
+from .models import to_float_frames
+from .objective import objective_for
+from .runconfig import RunConfig, build_model
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -38,17 +36,6 @@ class NonFiniteLossError(FloatingPointError):
 
 
 PRECISIONS = ("fp32", "bf16")
-
-
-def table1_objective(cfg: RunConfig) -> Callable:
-    """The Table-1 energy of a run (its variant's terms and weights, and the options its ``extra`` sets)."""
-    variant, tc = get_variant(cfg.variant), cfg.train
-
-    def objective(model, clip, cfg):
-        return energy(model, clip, variant, a=tc.var_weight, b=tc.cov_weight, g=tc.pix_weight, eps=tc.eps,
-                      **run_options(cfg))
-
-    return objective
 
 
 class TrainingStep:
@@ -71,31 +58,29 @@ class TrainingStep:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     def _give_up(self, why: str):
-        import warnings
-
         warnings.warn(f"torch.compile {why}; training this run without it")
         self.compiled = None
 
     def __call__(self, *batch):
         with self.autocast():
-            if self.compiled is not None:
-                try:
-                    out = self.compiled(*batch)
-                except Exception as err:  # compiler missing or unsupported op: keep training, eagerly
-                    self._give_up(f"failed ({type(err).__name__}: {str(err)[:200]})")
-                    return self.eager(*batch)
-                if self.checked or not torch.is_grad_enabled():
-                    return out
-                self.checked = True
-                ref = self.eager(*batch)
-                if out[0].grad_fn is None:
-                    self._give_up("gave a loss without gradient")
-                    return ref
-                if not torch.allclose(out[0].detach(), ref[0].detach(), rtol=1e-3, atol=1e-6):
-                    self._give_up(f"gave loss {out[0].item():.6g} where eager gives {ref[0].item():.6g}")
-                    return ref
+            if self.compiled is None:
+                return self.eager(*batch)
+            try:
+                out = self.compiled(*batch)
+            except Exception as err:  # compiler missing or unsupported op: keep training, eagerly
+                self._give_up(f"failed ({type(err).__name__}: {str(err)[:200]})")
+                return self.eager(*batch)
+            if self.checked or not torch.is_grad_enabled():
                 return out
-            return self.eager(*batch)
+            self.checked = True
+            ref = self.eager(*batch)
+            if out[0].grad_fn is None:
+                self._give_up("gave a loss without gradient")
+                return ref
+            if not torch.allclose(out[0].detach(), ref[0].detach(), rtol=1e-3, atol=1e-6):
+                self._give_up(f"gave loss {out[0].item():.6g} where eager gives {ref[0].item():.6g}")
+                return ref
+            return out
 
 
 def lr_at(step: int, tc: TrainConfig) -> float:
@@ -104,13 +89,6 @@ def lr_at(step: int, tc: TrainConfig) -> float:
         return tc.lr * (step + 1) / tc.warmup_steps
     frac = (step - tc.warmup_steps) / max(1, tc.steps - tc.warmup_steps)
     return tc.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
-
-
-def snapshot_steps(tc: TrainConfig) -> list[int]:
-    """Step 0 (the untrained model), then geometrically spaced steps ending at the last one."""
-    n = max(1, tc.num_snapshots - 1)
-    later = np.geomspace(tc.steps / 16, tc.steps, n) if n > 1 else [tc.steps]
-    return sorted({0, *(int(round(s)) for s in later)})
 
 
 def batch_indices(step: int, *, n: int, batch_size: int, seed: int) -> torch.Tensor:
@@ -129,172 +107,166 @@ def std_stats(h: torch.Tensor) -> dict:
 
 @dataclass
 class TrainResult:
-    model: VJVCR
+    model: torch.nn.Module
     run_dir: Path
     step: int
     seconds: float
     resumed_from: int | None
 
 
-def train(run_dir: str | Path, cfg: RunConfig, frames: np.ndarray, *, device: str | None = None,
-          progress: bool = True, objective: Callable | None = None, log_every: int = 10,
-          stop_at: int | None = None, time_limit: float | None = None,
-          labels: np.ndarray | None = None) -> TrainResult:
-    """Train (or resume) ``cfg`` on uint8 clips ``frames`` [N, T, H, W] into ``run_dir``.
+def train(run_dir: str | Path, cfg: RunConfig, frames: np.ndarray, *, labels: np.ndarray | None = None,
+          device: str | None = None, progress: bool = True, log_every: int = 10, stop_at: int | None = None,
+          time_limit: float | None = None) -> TrainResult:
+    """Train (or resume) ``cfg`` on uint8 clips ``frames`` [N, T, H, W(, C)] into ``run_dir``.
 
-    ``objective(model, clip, cfg) -> (loss, terms)`` replaces the Table-1 energy (the latent
-    variable models use this); with ``labels`` [N] it is called as ``objective(model, clip, cfg,
-    label)`` (the supervised ceiling). ``stop_at`` ends early at that step, and ``time_limit``
-    after that many seconds of this call, each leaving a resumable run with a snapshot at the stop.
+    ``labels`` [N] are the supervised ceiling's targets. ``stop_at`` ends early at that step, and
+    ``time_limit`` after that many seconds of this call, each leaving a resumable ``last.pt``.
     """
-    from .distributed import rank_world
-
     rank, world = rank_world()  # (0, 1) unless launched by torchrun (vjvcr.ddp)
-    main = rank == 0
     run_dir = Path(run_dir)
-    if main:
+    if rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
-    with run_lock(run_dir) if main else contextlib.nullcontext():  # one training process per folder
-        return _train(run_dir, cfg, frames, rank=rank, world=world, device=device, progress=progress,
-                      objective=objective, log_every=log_every, stop_at=stop_at, time_limit=time_limit,
-                      labels=labels)
+    with run_lock(run_dir) if rank == 0 else contextlib.nullcontext():  # one training process per folder
+        loop = Loop(run_dir, cfg, rank=rank, world=world, device=device)
+        return loop.run(frames, labels, progress=progress, log_every=log_every, stop_at=stop_at,
+                        time_limit=time_limit)
 
 
-def _train(run_dir: Path, cfg: RunConfig, frames: np.ndarray, *, rank: int, world: int, device, progress,
-           objective, log_every, stop_at, time_limit, labels) -> TrainResult:
-    """The body of ``train``, run while this process holds the run folder's lock."""
-    from tqdm.auto import tqdm
+class Loop:
+    """The phases of training one run: set up, resume, step, log, save. ``run`` strings them together."""
 
-    from .distributed import any_process, barrier, mean_over_processes, wrap
-
-    main = rank == 0
-    barrier()
-    _check_config(run_dir, cfg)
-    barrier()  # every process has checked before rank 0 rewrites config.json
-    if main:
-        (run_dir / "config.json").write_text(json.dumps({"hash": cfg.hash(), "config": cfg.to_dict()}, indent=1))
-    dev = pick_device(device)
-    tc = cfg.train
-    if tc.batch_size % world:
-        raise ValueError(f"batch_size {tc.batch_size} cannot be split evenly over {world} processes; "
-                         f"use a number of processes that divides it")
-    local_batch = tc.batch_size // world
-    objective = objective or table1_objective(cfg)
-
-    if tc.precision not in PRECISIONS:
-        raise ValueError(f"train.precision {tc.precision!r} is not one of {', '.join(PRECISIONS)}")
-    model = build_model(cfg).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay,
-                            fused=dev.type == "cuda")  # one kernel for the whole update on a GPU
-    step, seconds, resumed = 0, 0.0, None
-    last = run_dir / "last.pt"
-    if last.exists():
-        ck = load_checkpoint(last, map_location=dev)
-        if ck.get("hash") != cfg.hash():
-            raise ConfigMismatchError(f"{last} belongs to another configuration; delete {run_dir} or use a new folder")
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        step, seconds, resumed = ck["step"], ck["seconds"], ck["step"]
-    end = min(tc.steps, stop_at) if stop_at is not None else tc.steps
-    metrics = run_dir / "metrics.jsonl"
-    if main and resumed is not None and metrics.exists():  # drop lines logged after the checkpoint
-        keep = [ln for ln in metrics.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
-        metrics.write_text("".join(ln + "\n" for ln in keep))
-    elif main and resumed is None:
-        metrics.write_text("")
-    if step >= end:
-        model.eval()
+    def __init__(self, run_dir: Path, cfg: RunConfig, *, rank: int, world: int, device):
+        tc = cfg.train
+        if tc.precision not in PRECISIONS:
+            raise ValueError(f"train.precision {tc.precision!r} is not one of {', '.join(PRECISIONS)}")
+        if tc.batch_size % world:
+            raise ValueError(f"batch_size {tc.batch_size} cannot be split evenly over {world} processes; "
+                             f"use a number of processes that divides it")
+        self.run_dir, self.cfg, self.rank, self.world, self.main = run_dir, cfg, rank, world, rank == 0
+        # refuse a folder of another configuration before writing anything into it (every process checks)
         barrier()
-        return TrainResult(model, run_dir, step, seconds, resumed)
+        check_config(run_dir, cfg)
+        barrier()
+        if self.main:
+            atomic_write_text(run_dir / "config.json", json.dumps({"hash": cfg.hash(), "config": cfg.to_dict()},
+                                                                   indent=1))
+        self.dev = pick_device(device)
+        self.model = build_model(cfg).to(self.dev)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay,
+                                     fused=self.dev.type == "cuda")  # one kernel for the whole update on a GPU
+        self.step, self.seconds, self.resumed = 0, 0.0, None
+        self.resume()
 
-    data = torch.as_tensor(frames).to(dev)
-    targets = None if labels is None else torch.as_tensor(labels, dtype=torch.float32).to(dev)
-    snaps = set(snapshot_steps(tc))
-    engine = wrap(model, objective, cfg, dev)  # DistributedDataParallel under torchrun
-    # compiled steps are checked against an eager forward once; under DDP every forward must be
-    # followed by a backward, so torchrun runs train eagerly
-    step_fn = TrainingStep(engine, dev, precision=tc.precision, compile=tc.compile and world == 1)
-    # NaN or inf is flagged on the device and read back only at logged and saved steps: no host sync per step
-    nonfinite = torch.zeros((), dtype=torch.bool, device=dev)
-    first_bad = torch.full((), -1, dtype=torch.long, device=dev)
+    def resume(self):
+        # continue from last.pt (or the newest readable snapshot); drop metrics logged after that point
+        state = resume_state(self.run_dir, self.cfg, map_location=self.dev)
+        if state is not None:
+            self.model.load_state_dict(state["model"])
+            if state.get("optimizer") is not None:
+                self.opt.load_state_dict(state["optimizer"])
+            self.step, self.seconds, self.resumed = state["step"], state["seconds"], state["step"]
+        if self.main:
+            write_metrics(self.run_dir, [r for r in read_metrics(self.run_dir) if r["step"] <= self.step]
+                          if state is not None else [])
 
-    def check_finite():
-        if mean_over_processes(nonfinite.float()).item() == 0:
+    def run(self, frames, labels, *, progress, log_every, stop_at, time_limit) -> TrainResult:
+        tc = self.cfg.train
+        end = min(tc.steps, stop_at) if stop_at is not None else tc.steps
+        if self.step < end:
+            self.fit(frames, labels, end=end, progress=progress, log_every=log_every, time_limit=time_limit)
+        barrier()  # rank 0's files are complete before any process goes on
+        self.model.eval()
+        return TrainResult(self.model, self.run_dir, self.step, self.seconds, self.resumed)
+
+    def fit(self, frames, labels, *, end, progress, log_every, time_limit):
+        tc, t_call = self.cfg.train, time.perf_counter()
+        data = torch.as_tensor(frames).to(self.dev)  # resident on the device; batches are indexed there
+        targets = None if labels is None else torch.as_tensor(labels, dtype=torch.float32).to(self.dev)
+        # compiled steps are checked against one eager forward, which DDP (a backward after every forward) forbids
+        forward = TrainingStep(wrap(self.model, objective_for(self.cfg), self.dev), self.dev, precision=tc.precision,
+                               compile=tc.compile and self.world == 1)
+        snaps = set(snapshot_steps(tc))
+        self.nonfinite = torch.zeros((), dtype=torch.bool, device=self.dev)
+        self.first_bad = torch.full((), -1, dtype=torch.long, device=self.dev)
+        if self.step == 0 and 0 in snaps:
+            self.save_snapshot()
+        self.model.train()
+        t_start = time.perf_counter() - self.seconds
+        bar = tqdm(total=end, initial=self.step, desc=f"{self.cfg.variant} seed {self.cfg.seed}", leave=False,
+                   disable=not (progress and self.main), dynamic_ncols=True)
+        with bar, open(self.run_dir / "metrics.jsonl", "a") if self.main else contextlib.nullcontext() as log:
+            while self.step < end:
+                loss, terms = self.train_step(forward, data, targets)
+                self.step += 1
+                self.seconds = time.perf_counter() - t_start
+                bar.update(1)
+                if self.step % log_every == 0 or self.step == tc.steps:
+                    self.log(log, loss, terms, bar)
+                out_of_time = any_process(time_limit is not None and time.perf_counter() - t_call > time_limit)
+                if self.step in snaps:
+                    self.save_snapshot()
+                if self.step % tc.checkpoint_every == 0 or self.step == end or out_of_time:
+                    self.save_last()
+                if out_of_time:
+                    break
+
+    def train_step(self, forward, data, targets):
+        # this process's part of the global batch (seeded by step), then one optimizer step
+        tc = self.cfg.train
+        for group in self.opt.param_groups:
+            group["lr"] = lr_at(self.step, tc)
+        local = tc.batch_size // self.world
+        idx = batch_indices(self.step, n=len(data), batch_size=tc.batch_size, seed=self.cfg.seed)
+        idx = idx[self.rank * local:(self.rank + 1) * local].to(self.dev)
+        clip = to_float_frames(data[idx])
+        loss, terms = forward(clip) if targets is None else forward(clip, targets[idx])
+        # NaN or inf is flagged on the device and read back only at logged and saved steps: no host sync per step
+        bad_now = ~torch.isfinite(loss.detach())
+        self.first_bad = torch.where(bad_now & ~self.nonfinite, self.step, self.first_bad)
+        self.nonfinite = self.nonfinite | bad_now
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        if hasattr(self.model, "update_target"):  # the EMA teacher follows the encoder (vjvcr.ema)
+            self.model.update_target()
+        return loss, terms
+
+    def log(self, log, loss, terms, bar):
+        # scalar terms averaged over processes; the spread of h_x shows collapse as it happens
+        self.check_finite()
+        scalars = {k: v for k, v in terms.items() if torch.is_tensor(v) and v.dim() == 0}
+        scalars["loss"] = loss.detach()
+        names = list(scalars)
+        means = dict(zip(names, mean_over_processes(torch.stack([scalars[k].float() for k in names])).tolist()))
+        if self.main:
+            rec = {"step": self.step, "seconds": round(self.seconds, 3), "lr": lr_at(self.step - 1, self.cfg.train),
+                   "loss": means.pop("loss"), **means}
+            rec.update({f"h_x_{k}": v for k, v in std_stats(terms["h_x"]).items()})
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            bar.set_postfix(loss=f"{rec['loss']:.4f}")
+
+    def check_finite(self):
+        if mean_over_processes(self.nonfinite.float()).item() == 0:
             return
-        bad = int(first_bad.item())
-        good = f"{last} (step {resumed_step(last)})" if last.exists() else "none (no checkpoint yet)"
+        last = self.run_dir / "last.pt"
+        good = f"{last} (step {torch.load(last, weights_only=True)['step']})" if last.exists() \
+            else "none (no checkpoint yet)"
         raise NonFiniteLossError(
-            f"the loss became NaN or infinite at step {bad} of {cfg.variant} (seed {cfg.seed}); training "
-            f"stopped. Last good checkpoint: {good}. Try a lower learning rate (train.lr={tc.lr}) or "
-            f"smaller VC weights.")
+            f"the loss became NaN or infinite at step {int(self.first_bad.item())} of {self.cfg.variant} (seed "
+            f"{self.cfg.seed}); training stopped. Last good checkpoint: {good}. Try a lower learning rate "
+            f"(train.lr={self.cfg.train.lr}) or smaller VC weights.")
 
-    def save_last(s: int, secs: float):
-        check_finite()
-        if main:
-            _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": s,
-                          "seconds": secs, "hash": cfg.hash()}, last)
+    def save_last(self):
+        # everything resume needs; never written after a NaN, so it always holds a good state
+        self.check_finite()
+        if self.main:
+            atomic_save({"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
+                         "seconds": self.seconds, "hash": self.cfg.hash()}, self.run_dir / "last.pt")
 
-    def save_snapshot(s: int, secs: float):
-        check_finite()
-        if main:
-            _atomic_save({"model": model.state_dict(), "step": s, "seconds": secs, "hash": cfg.hash()},
-                         run_dir / f"snap_{s:06d}.pt")
-
-    if step == 0 and 0 in snaps:
-        save_snapshot(0, 0.0)
-    model.train()
-    bar = tqdm(total=end, initial=step, desc=f"{cfg.variant} seed {cfg.seed}", disable=not (progress and main),
-               dynamic_ncols=True, leave=False)
-    t_start = time.perf_counter() - seconds
-    t_call = time.perf_counter()
-    log = open(metrics, "a") if main else None
-    try:
-        while step < end:
-            lr = lr_at(step, tc)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            idx = batch_indices(step, n=len(data), batch_size=tc.batch_size, seed=cfg.seed)
-            idx = idx[rank * local_batch:(rank + 1) * local_batch].to(dev)  # this process's part
-            clip = to_float_frames(data[idx])
-            loss, terms = step_fn(clip) if targets is None else step_fn(clip, targets[idx])
-            bad_now = ~torch.isfinite(loss.detach())
-            first_bad = torch.where(bad_now & ~nonfinite, step, first_bad)
-            nonfinite = nonfinite | bad_now
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if hasattr(model, "update_target"):  # the EMA teacher follows the encoder (vjvcr.ema)
-                model.update_target()
-            step += 1
-            bar.update(1)
-            if step % log_every == 0 or step == tc.steps:
-                check_finite()
-                scalars = {k: v for k, v in terms.items() if torch.is_tensor(v) and v.dim() == 0}
-                scalars["loss"] = loss.detach()
-                names = list(scalars)
-                means = mean_over_processes(torch.stack([scalars[k].float() for k in names])).tolist()
-                if main:
-                    rec = {"step": step, "seconds": round(time.perf_counter() - t_start, 3), "lr": lr,
-                           "loss": means[names.index("loss")],
-                           **{k: m for k, m in zip(names, means) if k != "loss"}}
-                    rec.update({f"h_x_{k}": v for k, v in std_stats(terms["h_x"]).items()})
-                    log.write(json.dumps(rec) + "\n")
-                    log.flush()
-                    bar.set_postfix(loss=f"{rec['loss']:.4f}")
-            secs = time.perf_counter() - t_start
-            out_of_time = any_process(time_limit is not None and time.perf_counter() - t_call > time_limit)
-            if step in snaps or (out_of_time and step < end):
-                save_snapshot(step, secs)
-            if step % tc.checkpoint_every == 0 or step == end or out_of_time:
-                save_last(step, secs)
-            if out_of_time:
-                break
-    finally:
-        if log is not None:
-            log.close()
-        bar.close()
-    barrier()  # rank 0's files are complete before any process goes on
-    model.eval()
-    return TrainResult(model, run_dir, step, time.perf_counter() - t_start, resumed)
-
-
+    def save_snapshot(self):
+        # the model at a planned step, for probes along training and Fig. 4
+        self.check_finite()
+        if self.main:
+            atomic_save({"model": self.model.state_dict(), "step": self.step, "seconds": self.seconds,
+                         "hash": self.cfg.hash()}, snapshot_path(self.run_dir, self.step))

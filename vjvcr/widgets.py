@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from PIL import Image
 import torch
 
 from .models import to_float_frames
@@ -61,8 +62,6 @@ def frame_grid(inputs: np.ndarray, targets: np.ndarray, predictions: np.ndarray,
 
 def grid_png(grid: np.ndarray, *, width: int = 1000) -> bytes:
     """A grid in [0, 1] as PNG bytes, scaled by the largest whole factor that keeps it within ``width`` pixels."""
-    from PIL import Image
-
     scale = max(1, width // grid.shape[1])
     img = Image.fromarray((np.clip(grid, 0, 1) * 255).astype(np.uint8)).resize(
         (grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
@@ -78,7 +77,7 @@ def latent_explorer(model, clip_uint8: np.ndarray, z_star, *, num_input: int = 3
     Discrete models get one slider over the heads; sparse models one slider for each of the
     ``top`` components of z* with the largest magnitude (the others stay at z*).
     """
-    import ipywidgets as W
+    import ipywidgets as W  # only where the panel is shown (absent on a lent GPU machine)
 
     z_star = np.asarray(z_star, dtype=np.float32)
     discrete = model.predictor.num_heads > 1

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
+from tqdm.auto import tqdm
 
 from .video import VideoDecodeError, read_frames, report_skipped
 
@@ -160,8 +162,6 @@ class CaterDataset:
     def __init__(self, root: str | Path, split: str = "train", task: str = "actions_present", *,
                  size: int = 64, num_frames: int = 8, stride: int = 3, clips_per_video: int = 3,
                  video_frames: int | None = None, max_videos: int | None = None, progress: bool = False):
-        from tqdm.auto import tqdm
-
         if task not in TASKS:
             raise ValueError(f"unknown CATER task {task!r}; valid: {', '.join(TASKS)}")
         root = Path(root)
@@ -212,14 +212,12 @@ class CaterDataset:
         return len(self.clips)
 
     def __getitem__(self, i):
-        import torch
-
         clip = torch.from_numpy(self.clips.frames[i]).permute(0, 3, 1, 2).float() / 255
         return clip, torch.from_numpy(self.clips.labels[self.clips.clip_video[i]])
 
 
 def _count_frames(path: Path) -> int:
-    import av
+    import av  # PyAV is optional (--skip-video on a machine without it)
 
     if not path.exists():
         raise FileNotFoundError(f"{path} is listed but missing")

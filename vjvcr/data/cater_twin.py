@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .video import write_video
 from .cater import ALLOWED, COLORS, GOLD, SIZES, TABLE, TASKS, labels_from_scene, motion_name, video_name
@@ -181,8 +182,6 @@ def generate_cater(root: str | Path, *, num_videos: int, num_frames: int = 300, 
     The train/val split is a seeded shuffle (70/30 as CATER's). Videos already on disk with
     their scene are not redone.
     """
-    from tqdm.auto import tqdm
-
     root = Path(root)
     scenes = {}
     for index in tqdm(range(num_videos), desc="CATER twin", disable=not progress):

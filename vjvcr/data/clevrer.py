@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
+from tqdm.auto import tqdm
 
 from .video import VideoDecodeError, read_frames, report_skipped
 
@@ -123,8 +125,6 @@ class ClevrerDataset:
 
     def __init__(self, root: str | Path, split: str = "train", *, size: int = 64, num_frames: int = 15,
                  stride: int = 4, start: int = 0, max_videos: int | None = None, progress: bool = False):
-        from tqdm.auto import tqdm
-
         if split not in SPLIT_START:
             raise ValueError(f"unknown CLEVRER split {split!r}; valid: {', '.join(SPLIT_START)}")
         root = Path(root)
@@ -167,7 +167,5 @@ class ClevrerDataset:
         return len(self.clips)
 
     def __getitem__(self, i):
-        import torch
-
         clip = torch.from_numpy(self.clips.frames[i]).permute(0, 3, 1, 2).float() / 255
         return clip, float(self.clips.speed[i])

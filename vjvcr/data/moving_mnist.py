@@ -28,7 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
+from ..config import config_hash
+from ..fileio import DamagedFileError, atomic_write, cache_lock
 from .digits import Digits, load_digits, split_pool
 
 NUM_SWITCHES = 5
@@ -68,8 +72,6 @@ def _resized_pool(digits: Digits, digit_size: int) -> np.ndarray:
         if digit_size == digits.images.shape[-1]:
             _DIGIT_CACHE[key] = digits.images
         else:
-            import torch
-            import torch.nn.functional as F
 
             x = torch.as_tensor(digits.images, dtype=torch.float32)[:, None]
             y = F.interpolate(x, size=(digit_size, digit_size), mode="area")[:, 0]
@@ -161,47 +163,62 @@ def save(mm: MovingMNIST, path: Path) -> None:
         arrays["switch"] = mm.switch
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, meta=np.array(json.dumps(mm.meta)), **arrays)
-    tmp.replace(path)
+
+    def write(tmp):
+        with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a bare name
+            np.savez(f, meta=np.array(json.dumps(mm.meta)), **arrays)
+
+    atomic_write(path, write)
 
 
 def load(path: Path) -> MovingMNIST:
-    with np.load(path) as z:
-        meta = json.loads(str(z["meta"]))
-        arrays = {k: z[k] for k in z.files if k != "meta"}
-    return MovingMNIST(switch=arrays.pop("switch", None), source=meta["digit_source"],
-                       meta=meta, **arrays)
+    """A cached dataset, or DamagedFileError naming the file when it is cut or unreadable."""
+    try:
+        with np.load(path) as z:
+            meta = json.loads(str(z["meta"]))
+            arrays = {k: z[k] for k in z.files if k != "meta"}
+        return MovingMNIST(switch=arrays.pop("switch", None), source=meta["digit_source"], meta=meta, **arrays)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # zipfile, EOF, JSON, missing keys: whatever a cut file gives
+        raise DamagedFileError(f"{path} is damaged ({type(err).__name__}); it is a cache: delete it and rerun "
+                               f"(it is regenerated, identically)") from None
+
+
+def cache_path(data_dir: str | Path, num_clips: int, digits: Digits, **kwargs) -> Path:
+    """Where ``cached_moving_mnist`` keeps a dataset made with these arguments (nothing is generated).
+
+    The name carries a hash of every argument and of the digit source, so changing a parameter
+    (or gaining real digits) makes a new file instead of reusing a stale one.
+    """
+    key = dict(kwargs, num_clips=num_clips, digit_source=digits.source, n_digits=len(digits), version=3)
+    tag = "stoch" if kwargs.get("stochastic") else "det"
+    return Path(data_dir) / "moving_mnist" / f"{tag}_{kwargs.get('split', 'train')}_{num_clips}_{config_hash(key)}.npz"
 
 
 def cached_path(data_dir: str | Path, mm: MovingMNIST) -> Path:
-    """Where ``cached_moving_mnist`` keeps a dataset made with ``mm``'s arguments."""
+    """The cache file a dataset returned by ``cached_moving_mnist`` lives in."""
     return Path(data_dir) / "moving_mnist" / mm.meta["cache_file"]
 
 
 def cached_moving_mnist(data_dir: str | Path, num_clips: int, **kwargs) -> MovingMNIST:
-    """``make_moving_mnist`` with an on-disk cache in ``data_dir/moving_mnist``.
+    """``make_moving_mnist`` with an on-disk cache in ``data_dir/moving_mnist`` (see ``cache_path``).
 
-    The file name carries a hash of every argument and of the digit source, so changing
-    a parameter (or gaining real digits) generates a new file instead of reusing a stale one.
+    A damaged cache file is regenerated with one warning; two processes asking for the same file
+    at once generate it once (the second waits for the first).
     """
-    from ..config import config_hash
-
     data_dir = Path(data_dir)
     digits = kwargs.pop("digits", None) or load_digits(data_dir)
-    key = dict(kwargs, num_clips=num_clips, digit_source=digits.source, n_digits=len(digits),
-               version=2)
-    split = kwargs.get("split", "train")
-    tag = "stoch" if kwargs.get("stochastic") else "det"
-    path = data_dir / "moving_mnist" / f"{tag}_{split}_{num_clips}_{config_hash(key)}.npz"
-    if path.exists():
-        try:
-            return load(path)
-        except Exception as err:  # a truncated file from an interrupted run: regenerate
-            warnings.warn(f"cached {path} is unreadable ({err}); regenerating it")
-    mm = make_moving_mnist(num_clips, digits=digits, data_dir=data_dir, **kwargs)
-    mm.meta["cache_file"] = path.name
-    save(mm, path)
+    path = cache_path(data_dir, num_clips, digits, **kwargs)
+    with cache_lock(path):
+        if path.exists():
+            try:
+                return load(path)
+            except DamagedFileError as err:
+                warnings.warn(f"{err.args[0].split(';')[0]}; regenerating it")
+        mm = make_moving_mnist(num_clips, digits=digits, data_dir=data_dir, **kwargs)
+        mm.meta["cache_file"] = path.name
+        save(mm, path)
     return mm
 
 

@@ -11,6 +11,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..fileio import DamagedFileError, atomic_write
 
 
 class VideoDecodeError(RuntimeError):
@@ -19,16 +23,20 @@ class VideoDecodeError(RuntimeError):
 
 def write_video(path: str | Path, frames: np.ndarray, *, fps: int = 25, codec: str | None = None) -> Path:
     """Write uint8 RGB frames [T, H, W, 3]; ``.mp4`` -> H.264 (like CLEVRER), ``.avi`` -> MJPEG (like CATER)."""
-    import av
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frames = np.ascontiguousarray(frames, dtype=np.uint8)
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"frames must be uint8 [T, H, W, 3], got shape {frames.shape}")
     codec = codec or ("mjpeg" if path.suffix.lower() == ".avi" else "libx264")
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    with av.open(str(tmp), mode="w") as container:
+    atomic_write(path, lambda tmp: _encode(tmp, frames, fps, codec))
+    return path
+
+
+def _encode(tmp: Path, frames: np.ndarray, fps: int, codec: str) -> None:
+    import av  # PyAV is optional: a machine without it skips CLEVRER and CATER (--skip-video)
+
+    with av.open(str(tmp), mode="w", format="mp4" if codec == "libx264" else "avi") as container:
         stream = container.add_stream(codec, rate=fps)
         stream.height, stream.width = frames.shape[1:3]
         if codec == "mjpeg":
@@ -38,17 +46,30 @@ def write_video(path: str | Path, frames: np.ndarray, *, fps: int = 25, codec: s
             stream.pix_fmt = "yuv420p"
             stream.options = {"crf": "18", "preset": "veryfast"}
         for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            for packet in stream.encode(_padded_frame(frame, stream.pix_fmt)):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-    tmp.replace(path)
-    return path
+
+
+def _padded_frame(rgb: np.ndarray, pix_fmt: str):
+    """``rgb`` as a VideoFrame in ``pix_fmt`` whose line padding is zeros.
+
+    The colour conversion leaves the bytes past each line's end uninitialised, and the encoders
+    read them: the same frames then gave different files (and decoded pixels) from run to run.
+    """
+    import av  # optional, as above
+
+    src = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt)
+    out = av.VideoFrame(src.width, src.height, pix_fmt)
+    for a, b in zip(src.planes, out.planes):
+        buf = np.zeros((b.height, b.line_size), np.uint8)
+        buf[:, :b.width] = np.frombuffer(a, np.uint8).reshape(a.height, a.line_size)[:, :a.width]
+        b.update(buf.tobytes())
+    return out
 
 
 def _resize(frames: np.ndarray, size: int) -> np.ndarray:
-    import torch
-    import torch.nn.functional as F
 
     if frames.shape[1] == size and frames.shape[2] == size:
         return frames
@@ -62,7 +83,7 @@ def read_frames(path: str | Path, *, indices=None, size: int | None = None) -> n
 
     Raises VideoDecodeError naming the file when it cannot be decoded or lacks a requested frame.
     """
-    import av
+    import av  # optional, as above
 
     path = Path(path)
     wanted = None if indices is None else sorted(set(int(i) for i in indices))
@@ -104,15 +125,25 @@ def save_clips(clips, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {k: v for k, v in vars(clips).items() if isinstance(v, np.ndarray)}
     meta = dict(clips.meta, skipped=clips.skipped)
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: _savez(tmp, meta=np.array(json.dumps(meta)), **arrays))
+
+
+def _savez(tmp, **arrays) -> None:
+    with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a bare name
+        np.savez(f, **arrays)
 
 
 def load_clips(path: Path, cls):
-    """The inverse of ``save_clips`` for a clips dataclass ``cls`` (ClevrerClips, CaterClips)."""
-    with np.load(path) as z:
-        meta = json.loads(str(z["meta"]))
-        arrays = {k: z[k] for k in z.files if k != "meta"}
+    """The inverse of ``save_clips`` for a clips dataclass ``cls`` (ClevrerClips, CaterClips).
+
+    Raises DamagedFileError naming the file when it is cut or unreadable.
+    """
+    try:
+        with np.load(path) as z:
+            meta = json.loads(str(z["meta"]))
+            arrays = {k: z[k] for k in z.files if k != "meta"}
+    except Exception as err:  # zipfile, pickle, EOF, JSON: whatever a cut file gives
+        raise DamagedFileError(f"{path} is damaged ({type(err).__name__}); it is a cache: delete it and rerun "
+                               f"(it is decoded again)") from None
     skipped = [tuple(s) for s in meta.pop("skipped", [])]
     return cls(**arrays, skipped=skipped, meta=meta)

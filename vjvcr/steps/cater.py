@@ -1,37 +1,22 @@
 """06_cater_actions (Fig. 2): CATER latent models, z* for every clip, a linear multi-label classifier."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score
+from sklearn.preprocessing import StandardScaler
 
-from ..config import config_hash
+from .. import plans, plots
+from ..checkpoints import load_model
+from ..context import Context
+from ..datasets import video_clips
+from ..device import pick_device
 from ..latent import infer_all
-from .common import run_folder, train_runs
-from .video_clips import clips_path, load_video_clips
-
-CATER_MODELS = ("vjvcr", "gen")  # VJ-VCR without decoder, generative without VC (as Table 2)
-
-
-def cater_runs(ctx, seeds=None) -> list:
-    """(RunConfig, folder) of the CATER latent models: VJ-VCR (no decoder) and generative, sparse z."""
-    from ..runconfig import RunConfig
-
-    p, cl = ctx.profile, ctx.profile.cater_latent
-    train = load_video_clips(ctx, "cater", "train")
-    did = config_hash(dict(train.meta, n=len(train)))
-    tc = replace(p.video_train, steps=cl.steps, warmup_steps=min(p.video_train.warmup_steps, cl.steps // 10))
-    seeds = seeds if seeds is not None else ctx.run_seeds
-    runs = []
-    for variant in CATER_MODELS:
-        for seed in seeds:
-            cfg = RunConfig(variant=variant, seed=seed, data=p.cater, model=p.video_model, train=tc, data_id=did,
-                            latent="sparse", latent_dim=cl.latent_dim,
-                            extra=dict(lam=cl.lam_train, fista_steps=cl.fista_steps_train, step_size=cl.step_size,
-                                       lam_relative=True))
-            runs.append((cfg, run_folder(ctx.runs_dir, f"cater_{variant}_seed{seed}", cfg)))
-    return runs
-
+from ..launch import train_runs
+from ..paper import FIG2
+from ..probes import encode
+from ..tables import render_fig2
 
 def multilabel_map(z_train, train_clips, z_test, test_clips, *, c: float = 1.0) -> dict:
     """Linear multi-label classifier on z* (one logistic regression per class), scored by mAP.
@@ -41,10 +26,6 @@ def multilabel_map(z_train, train_clips, z_test, test_clips, *, c: float = 1.0) 
     scikit-learn's average precision; ``chance`` = the mean prevalence of those classes
     (the expected AP of scores unrelated to the video).
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import average_precision_score
-    from sklearn.preprocessing import StandardScaler
-
     y_clip = train_clips.labels[train_clips.clip_video]
     scaler = StandardScaler().fit(z_train)
     a, b = scaler.transform(z_train), scaler.transform(z_test)
@@ -63,30 +44,23 @@ def multilabel_map(z_train, train_clips, z_test, test_clips, *, c: float = 1.0) 
             "classes": len(keep), "scores": scores}
 
 
-def run_cater(ctx):
+def run_cater(ctx: Context):
     """Fig. 2: train the CATER latent models, infer z* for every clip, fit the linear classifier, mAP.
 
     Beside z*: random z (the floor) and, per model, the same classifier on the model's own
     representation of the clip, [h_x, h_y] flattened (the ceiling: what any z inferred from it
     could carry).
     """
-    import pandas as pd
-
-    from .. import plots
-    from ..device import pick_device
-    from ..paper import FIG2
-    from ..probes import encode
-    from ..checkpoints import load_model
-
-    runs = cater_runs(ctx)
-    train_runs(ctx, runs, clips_path(ctx, "cater", "train"), device=ctx.device, time_limit=ctx.time_limit,
-               desc=f"CATER latent models ({ctx.profile.name})")
+    runs = plans.cater(ctx)
+    with ctx.phase("cater: training"):
+        train_runs(ctx, runs, desc=f"CATER latent models ({ctx.profile.name})")
     dev = str(pick_device(ctx.device))
     cl = ctx.profile.cater_latent
-    tr, te = load_video_clips(ctx, "cater", "train"), load_video_clips(ctx, "cater", "val")
+    tr, te = video_clips(ctx, "cater", "train"), video_clips(ctx, "cater", "val")
     rows = []
-    for cfg, run_dir in runs:
-        model = load_model(run_dir, cfg, device=dev)
+    for run in runs:
+        cfg = run.cfg
+        model = load_model(run.folder, cfg, device=dev)
         # batches of 128: the relative L1 weight uses each batch's mean energy at z = 0
         kw = dict(lam=cl.lam_train, steps=cl.fista_steps_infer, step_size=cl.step_size, device=dev, batch_size=128)
         z_tr, z_te = infer_all(model, cfg, tr.frames, **kw), infer_all(model, cfg, te.frames, **kw)
@@ -98,7 +72,7 @@ def run_cater(ctx):
         res = multilabel_map(h_tr, tr, h_te, te, c=cl.logistic_c)
         rows.append(dict(model=f"{cfg.variant}_h", seed=cfg.seed, map=res["map"], chance=res["chance"],
                          classes=res["classes"], zero_fraction=np.nan))
-    for seed in sorted({cfg.seed for cfg, _ in runs}):  # z drawn at random, unrelated to the clip
+    for seed in sorted({r.seed for r in runs}):  # z drawn at random, unrelated to the clip
         rng = np.random.default_rng(seed)
         z_tr, z_te = rng.standard_normal((len(tr), cl.latent_dim)), rng.standard_normal((len(te), cl.latent_dim))
         res = multilabel_map(z_tr, tr, z_te, te, c=cl.logistic_c)
@@ -114,7 +88,5 @@ def run_cater(ctx):
     agg["source"] = tr.meta.get("source")
     agg.to_csv(ctx.out_dir / "fig2_cater_map.csv", index=False, float_format="%.4f")
     ctx.save(plots.fig2_cater(per_seed, agg, source=tr.meta.get("source")), "fig2_cater_map.png")
-    from ..tables import render_fig2
-
     (ctx.out_dir / "fig2.md").write_text(render_fig2(agg, ctx.profile.name))
     return agg

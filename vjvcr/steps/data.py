@@ -3,8 +3,19 @@ from __future__ import annotations
 
 import json
 
-from .common import Context, prepare_data
-from .video_clips import SPLITS, load_video_clips
+from .. import plots
+from ..context import Context
+from ..datasets import SPLITS, MovingMNISTSet, video_clips
+from ..fileio import atomic_write_text
+
+
+def prepare_data(ctx: Context, *, stochastic: bool = True) -> dict:
+    """The profile's MovingMNIST splits (generated once, then read from the cache)."""
+    d = ctx.profile.data
+    sets = {"train": MovingMNISTSet(d, "train"), "test": MovingMNISTSet(d, "test")}
+    if stochastic:
+        sets.update(stoch_train=MovingMNISTSet(d, "train", True), stoch_test=MovingMNISTSet(d, "test", True))
+    return {name: ds.load(ctx.data_dir) for name, ds in sets.items()}
 
 
 def write_data_summary(ctx: Context, sets: dict) -> dict:
@@ -14,34 +25,29 @@ def write_data_summary(ctx: Context, sets: dict) -> dict:
                                      speed_min=float(v.speeds.min()), speed_max=float(v.speeds.max()),
                                      **{kk: vv for kk, vv in v.meta.items() if kk in ("seed", "split", "stochastic")})
                              for k, v in sets.items()})
-    (ctx.out_dir / "data_summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_text(ctx.out_dir / "data_summary.json", json.dumps(summary, indent=2))
     return summary
 
 
 def run_data(ctx: Context) -> dict:
-    from .. import plots
-
     sets = prepare_data(ctx)
     write_data_summary(ctx, sets)
     ctx.save(plots.sample_clips(sets["train"], num_input=ctx.profile.data.num_input,
                                 title="MovingMNIST (deterministic, train)"), "fig_data_samples.png")
-    if "stoch_train" in sets:
-        ctx.save(plots.sample_clips(sets["stoch_train"], num_input=ctx.profile.data.num_input,
-                                    title="stochastic MovingMNIST (train)"), "fig_data_samples_stochastic.png")
+    ctx.save(plots.sample_clips(sets["stoch_train"], num_input=ctx.profile.data.num_input,
+                                title="stochastic MovingMNIST (train)"), "fig_data_samples_stochastic.png")
     ctx.save(plots.label_distributions(sets), "fig_data_labels.png")
     if not ctx.skip_video:
         run_video_data(ctx)  # CLEVRER and CATER (real data in DATA/clevrer, DATA/cater, else the twins)
     return sets
 
 
-def run_video_data(ctx) -> dict:
+def run_video_data(ctx: Context) -> dict:
     """Twins (or real data) of CLEVRER and CATER decoded; sample figures and a summary."""
-    from .. import plots
-
     summary = {}
     for name in ("clevrer", "cater"):
         for split in SPLITS[name]:
-            c = load_video_clips(ctx, name, split)
+            c = video_clips(ctx, name, split)
             info = dict(source=c.meta.get("source"), clips=len(c), frames=list(c.frames.shape[1:]),
                         skipped_videos=len(c.skipped))
             if name == "clevrer":
@@ -50,10 +56,9 @@ def run_video_data(ctx) -> dict:
             else:
                 info.update(videos=len(c.labels), label_prevalence=[round(float(x), 3) for x in c.labels.mean(0)])
             summary[f"{name}_{split}"] = info
-        train = load_video_clips(ctx, name, "train")
-        src = train.meta.get("source")
+        train = video_clips(ctx, name, "train")
+        kind = "synthetic twin" if train.meta.get("source") == "twin" else "real"
         ctx.save(plots.sample_video_clips(train.frames[:4], num_input=getattr(ctx.profile, name).num_input,
-                                          title=f"{name.upper()} ({'synthetic twin' if src == 'twin' else 'real'}, train)"),
-                 f"fig_data_{name}.png")
-    (ctx.out_dir / "data_summary_video.json").write_text(json.dumps(summary, indent=2))
+                                          title=f"{name.upper()} ({kind}, train)"), f"fig_data_{name}.png")
+    atomic_write_text(ctx.out_dir / "data_summary_video.json", json.dumps(summary, indent=2))
     return summary

@@ -2,59 +2,41 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from ..latent import infer_all
-from .common import Context, data_id, dataset_path, prepare_data, run_folder, train_runs
-
-
-LATENT_MODELS = {"vjvcr": "vjvcr", "gen": "gen"}  # variant trained -> name in Table 2
-
-
-def latent_runs(ctx: Context, *, with_baseline: bool = True) -> list:
-    """(RunConfig, folder) of the latent-variable models on stochastic MovingMNIST (and no-latent baselines).
-
-    VJ-VCR is the variant without decoder (its energy lives in representation space, so
-    inference never decodes); its predictions are drawn (Fig. 3, sliders) through a decoder
-    fitted afterwards, as for its Table-1 PSNR. The generative model is the one without VC.
-    """
-    from dataclasses import replace
-
-    from ..runconfig import RunConfig
-
-    p, lc = ctx.profile, ctx.profile.latent
-    did = data_id(prepare_data(ctx)["stoch_train"])
-    data = replace(p.data, num_digits=1)
-    tc = replace(p.train, steps=lc.steps, warmup_steps=min(p.train.warmup_steps, lc.steps // 10))
-    extras = {"sparse": dict(lam=lc.lam_train, fista_steps=lc.fista_steps_train, step_size=lc.step_size),
-              "discrete": dict(wta_epsilon=lc.wta_epsilon), "none": {}}
-    runs = []
-    kinds = [("discrete", 5), ("sparse", lc.sparse_dim)] + ([("none", 0)] if with_baseline else [])
-    for variant in LATENT_MODELS:
-        for latent, dim in kinds:
-            if latent == "none" and variant != "vjvcr":
-                continue
-            if variant == "gen" and latent not in lc.generative_latents:
-                continue
-            for seed in ctx.run_seeds:
-                cfg = RunConfig(variant=variant, seed=seed, data=data, model=p.model, train=tc, data_id=did,
-                                latent=latent, latent_dim=dim, extra=extras[latent])
-                runs.append((cfg, run_folder(ctx.runs_dir, f"latent_{variant}_{latent}_seed{seed}", cfg)))
-    return runs
+from .. import plans, plots
+from ..analysis import psnr_floors, psnr_per_clip
+from ..checkpoints import load_model
+from ..context import Context
+from ..decoding import fit_posthoc_decoder
+from ..device import pick_device
+from ..latent import calibrate_lambda, infer, infer_all
+from ..launch import train_runs
+from ..models import clip_batches, to_float_frames
+from ..paper import TABLE2
+from ..probes import encode
+from ..runs import require_trained
+from ..tables import render_table2
+from ..widgets import latent_explorer
+from .data import prepare_data
 
 
-def train_latent(ctx: Context) -> list:
-    return train_runs(ctx, latent_runs(ctx), dataset_path(ctx, "stoch_train"), device=ctx.device,
-                      time_limit=ctx.time_limit, desc=f"latent models ({ctx.profile.name})")
+LATENT_NAMES = {"vjvcr": "vjvcr", "gen": "gen"}  # variant trained -> name in Table 2
+
+
+def train_latent(ctx: Context) -> list[dict]:
+    with ctx.phase("latent: training"):
+        return train_runs(ctx, plans.latent(ctx), desc=f"latent models ({ctx.profile.name})")
 
 
 def classify(train_z, train_labels, test_z, test_labels, *, hidden: int = 0, seed: int = 0) -> float:
     """Test accuracy in % of a probe on standardised features: multinomial logistic regression (linear),
     or with ``hidden > 0`` a one-hidden-layer MLP of that width (early stopping on 10% of the training set)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     head = (MLPClassifier((hidden,), max_iter=500, early_stopping=True, random_state=seed) if hidden
             else LogisticRegression(max_iter=2000))
     clf = make_pipeline(StandardScaler(), head)
@@ -69,32 +51,25 @@ def run_latent_probes(ctx: Context):
     the model's own representation of the whole clip, [h_x, h_y] flattened (what is available, to a
     small network like the model's predictor, to any z inferred from it).
     """
-    import pandas as pd
-    import torch
-
-    from ..device import pick_device
-    from ..latent import calibrate_lambda
-    from ..models import to_float_frames
-    from ..paper import TABLE2
-    from ..probes import encode
-    from ..checkpoints import load_model
-
     dev = str(pick_device(ctx.device))
     lc = ctx.profile.latent
     sets = prepare_data(ctx)
     tr, te = sets["stoch_train"], sets["stoch_test"]
     ntr, nte = min(lc.num_probe_train, len(tr)), min(lc.num_probe_test, len(te))
     rows = []
-    for cfg, run_dir in latent_runs(ctx, with_baseline=False):
-        model = load_model(run_dir, cfg, device=dev)
+    runs = plans.latent(ctx, with_baseline=False)
+    require_trained(runs, "05_latent", "latent")
+    for run in runs:
+        cfg = run.cfg
+        model = load_model(run.folder, cfg, device=dev)
         h_tr, h_te = (np.concatenate(list(encode(model, s.frames[:n], device=dev, features=("h_x", "h_y")).values()), 1)
                       for s, n in ((tr, ntr), (te, nte)))
         # the switch is a rotation *between* the direction before and after: no linear function of
         # [h_x, h_y] computes it, so the ceiling is a small MLP (what the model's own predictor could use)
         ceiling = dict(switch_ceiling=classify(h_tr, tr.switch[:ntr], h_te, te.switch[:nte], hidden=256),
                        digit_ceiling=classify(h_tr, tr.digits[:ntr, 0], h_te, te.digits[:nte, 0], hidden=256))
-        settings = [("discrete", 0.0)] if cfg.latent == "discrete" else []
-        if cfg.latent == "sparse":
+        settings = [("discrete", 0.0)] if cfg.options.latent == "discrete" else []
+        if cfg.options.latent == "sparse":
             calib = to_float_frames(torch.as_tensor(tr.frames[:128]).to(dev))
             for target in lc.target_zero_fractions:
                 lam, _ = calibrate_lambda(model, cfg, calib, target, steps=lc.fista_steps_infer,
@@ -103,7 +78,7 @@ def run_latent_probes(ctx: Context):
         for name, lam in settings:
             kw = dict(lam=lam, steps=lc.fista_steps_infer, step_size=lc.step_size, device=dev)
             z_tr, z_te = infer_all(model, cfg, tr.frames[:ntr], **kw), infer_all(model, cfg, te.frames[:nte], **kw)
-            rows.append(dict(model=LATENT_MODELS[cfg.variant], latent=name, seed=cfg.seed, lam=lam,
+            rows.append(dict(model=LATENT_NAMES[cfg.variant], latent=name, seed=cfg.seed, lam=lam,
                              zero_fraction=float((z_te == 0).mean()),
                              switch_acc=classify(z_tr, tr.switch[:ntr], z_te, te.switch[:nte]),
                              digit_acc=classify(z_tr, tr.digits[:ntr, 0], z_te, te.digits[:nte, 0]), **ceiling))
@@ -125,21 +100,17 @@ def run_latent_probes(ctx: Context):
             "zero_fraction", "paper_switch_acc", "paper_digit_acc", "switch_chance", "digit_chance",
             "switch_ceiling", "digit_ceiling"]
     agg[cols].to_csv(ctx.out_dir / "table2.csv", index=False, float_format="%.4f")
-    from ..tables import render_table2
-
     (ctx.out_dir / "table2.md").write_text(render_table2(agg[cols], ctx.profile.name))
     return agg[cols]
 
 
-def latent_decoder(ctx: Context, cfg, run_dir, model, dev):
+def latent_decoder(ctx: Context, run, model, dev):
     """The post-hoc decoder of a VJ-VCR latent run (fitted once, cached in its folder)."""
-    from ..decoding import fit_posthoc_decoder
-
     p = ctx.profile
     return fit_posthoc_decoder(model, prepare_data(ctx)["stoch_train"].frames, steps=p.analysis.decoder_steps,
-                               batch_size=p.train.batch_size, lr=p.analysis.decoder_lr, seed=cfg.seed,
-                               path=run_dir / "posthoc_decoder.pt", run_hash=cfg.hash(), device=dev,
-                               latent=cfg)
+                               batch_size=p.train.batch_size, lr=p.analysis.decoder_lr, seed=run.seed,
+                               path=run.folder / "posthoc_decoder.pt", run_hash=run.cfg.hash(), device=dev,
+                               latent=run.cfg)
 
 
 def run_fig3(ctx: Context, num_clips: int = 4):
@@ -148,27 +119,18 @@ def run_fig3(ctx: Context, num_clips: int = 4):
 
     First seed only: each VJ-VCR run needs a decoder fitted afterwards to be drawn.
     """
-    import pandas as pd
-    import torch
-
-    from .. import plots
-    from ..analysis import psnr_floors, psnr_per_clip
-    from ..device import pick_device
-    from ..latent import infer
-    from ..models import clip_batches
-    from ..checkpoints import load_model
-
     dev = str(pick_device(ctx.device))
     te = prepare_data(ctx)["stoch_test"]
     n = min(ctx.profile.analysis.num_clips, len(te))
     seed = min(ctx.run_seeds)
-    runs = {c.latent: (c, d) for c, d in latent_runs(ctx) if c.variant == "vjvcr" and c.seed == seed}
+    runs = {r.cfg.options.latent: r for r in plans.latent(ctx) if r.variant == "vjvcr" and r.seed == seed}
     target = te.frames[:n, ctx.profile.data.num_input:].astype(np.float32) / 255
     rows, shown = [], {}
     for latent in ("none", "discrete"):
-        cfg, run_dir = runs[latent]
-        model = load_model(run_dir, cfg, device=dev)
-        decoder = latent_decoder(ctx, cfg, run_dir, model, dev)
+        run = runs[latent]
+        cfg = run.cfg
+        model = load_model(run.folder, cfg, device=dev)
+        decoder = latent_decoder(ctx, run, model, dev)
         outs = []
         with torch.no_grad():
             for clip in clip_batches(te.frames[:n], 256, dev):
@@ -193,26 +155,22 @@ def run_fig3(ctx: Context, num_clips: int = 4):
 
 def run_latent(ctx: Context):
     train_latent(ctx)
-    table2 = run_latent_probes(ctx)
-    fig3 = run_fig3(ctx)
+    with ctx.phase("latent: Table 2 probes"):
+        table2 = run_latent_probes(ctx)
+    with ctx.phase("latent: Fig. 3"):
+        fig3 = run_fig3(ctx)
     return table2, fig3
 
 
 def explorer(ctx: Context, latent: str = "discrete", clip_index: int = 0):
     """The slider panel (vjvcr.widgets.latent_explorer) for a test clip under the first seed's VJ-VCR model."""
-    import torch
-
-    from ..latent import infer
-    from ..models import to_float_frames
-    from ..checkpoints import load_model
-    from ..widgets import latent_explorer
-
     seed = min(ctx.run_seeds)
-    cfg, run_dir = next((c, d) for c, d in latent_runs(ctx, with_baseline=False)
-                        if c.variant == "vjvcr" and c.latent == latent and c.seed == seed)
-    model = load_model(run_dir, cfg)
-    model.decoder = latent_decoder(ctx, cfg, run_dir, model, "cpu")
+    run = next(r for r in plans.latent(ctx, with_baseline=False)
+               if r.variant == "vjvcr" and r.cfg.options.latent == latent and r.seed == seed)
+    cfg = run.cfg
+    model = load_model(run.folder, cfg)
+    model.decoder = latent_decoder(ctx, run, model, "cpu")
     clip = prepare_data(ctx)["stoch_test"].frames[clip_index]
-    z_star = infer(model, cfg, to_float_frames(torch.as_tensor(clip[None])), lam=cfg.extra.get("lam", 0.0),
+    z_star = infer(model, cfg, to_float_frames(torch.as_tensor(clip[None])), lam=cfg.options.lam,
                    steps=ctx.profile.latent.fista_steps_infer)[0].numpy()
     return latent_explorer(model, clip, z_star, num_input=ctx.profile.data.num_input)

@@ -18,72 +18,35 @@ runs of the profile the study shares its settings with are reused, not retrained
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
+import pandas as pd
+import torch
+from sklearn.linear_model import RidgeCV
+from sklearn.metrics import r2_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch.utils.flop_counter import FlopCounterMode
 
-from .common import Context, dataset_path, prepare_data, run_folder, train_runs
-from .pretrain import ceiling_runs, table1_runs
+from .. import plans
+from ..checkpoints import load_model
+from ..context import ROOT, Context
+from ..launch import train_runs
+from ..objective import objective_for
+from ..plots_study import ablations_figure, encoding_figure, scaling_figure
+from ..probes import encode, speed_probe
+from ..runconfig import build_model
+from .data import prepare_data
+from .latent import classify
+from .probing import random_encoder
 
 FEATURES = ("h_x", "pred", "h_y", "all")
-# name -> (what it changes, overrides): "train"/"model" are dataclass fields, "extra" run options
-ABLATIONS = {
-    "reference": ("the profile's VJ-VCR: VC per time step, a = b = 1, gradients through h_y", {}),
-    "vc_batch_time": ("VC statistics over batch x time", dict(extra=dict(vc_stats="batch_time"))),
-    "vc_25_1": ("a = 25, b = 1 (VICReg's ratio)", dict(train=dict(var_weight=25.0, cov_weight=1.0))),
-    "vc_weak": ("a = b = 0.1 (weak VC)", dict(train=dict(var_weight=0.1, cov_weight=0.1))),
-    "d_below_batch": ("d = 32, below the batch of 64", dict(model=dict(dim=32))),
-    "d_above_batch": ("d = 128, above the batch of 64", dict(model=dict(dim=128))),
-    "global_pool": ("global average pooling (one vector per frame, d = 64)", dict(model=dict(pool=1))),
-    "stopgrad": ("stop-gradient on h_y", dict(extra=dict(target="stopgrad"))),
-    "ema_teacher": ("EMA target encoder instead of VC (m = 0.99)",
-                    dict(train=dict(var_weight=0.0, cov_weight=0.0), extra=dict(target="ema", ema_decay=0.99))),
-}
+ABLATIONS = plans.ABLATIONS
 
 
-def _with(cfg, overrides: dict, steps: int | None = None):
-    train = replace(cfg.train, **overrides.get("train", {}))
-    if steps is not None:
-        train = replace(train, steps=steps, warmup_steps=min(train.warmup_steps, steps // 10))
-    return replace(cfg, train=train, model=replace(cfg.model, **overrides.get("model", {})),
-                   extra={**cfg.extra, **overrides.get("extra", {})})
-
-
-def study_runs(ctx: Context, names=None, steps: int | None = None, seeds=None) -> list:
-    """(name, RunConfig, folder) of VJ-VCR under each ablation (the reference is the Table-1 run itself)."""
-    out = []
-    for seed in seeds if seeds is not None else ctx.run_seeds:
-        base, base_dir = table1_runs(ctx, ["vjvcr"], [seed])[0]
-        for name in names or ABLATIONS:
-            cfg = _with(base, ABLATIONS[name][1], steps)
-            same = cfg.hash() == base.hash()
-            out.append((name, cfg, base_dir if same else run_folder(ctx.runs_dir / "study", f"{name}_seed{seed}", cfg)))
-    return out
-
-
-def scaling_runs(ctx: Context) -> list:
-    """(model, RunConfig, folder) of VJ-VCR, the generative model and the EMA teacher at every step count."""
-    out = []
-    for steps in ctx.profile.study.scaling_steps:
-        for seed in ctx.run_seeds:
-            for model in ("vjvcr", "gen"):
-                base, base_dir = table1_runs(ctx, [model], [seed])[0]
-                cfg = _with(base, {}, steps)
-                folder = base_dir if cfg.hash() == base.hash() else run_folder(
-                    ctx.runs_dir / "study", f"scaling_{model}_{steps}_seed{seed}", cfg)
-                out.append((model, cfg, folder))
-            out += [("ema_teacher", c, d) for _, c, d in study_runs(ctx, ["ema_teacher"], steps, [seed])]
-    return out
-
-
-def train_study(ctx: Context) -> None:
+def train_study(ctx: Context) -> list[dict]:
     """Train (or resume, or skip) every run the study needs: Table-1 runs, ablations, scaling points."""
-    from .pretrain import pretrain
-
-    pretrain(ctx, device=ctx.device, time_limit=ctx.time_limit)
-    extra = {(c.hash(), str(d)): (c, d) for _, c, d in study_runs(ctx) + scaling_runs(ctx)}
-    train_runs(ctx, list(extra.values()), dataset_path(ctx, "train"), device=ctx.device, time_limit=ctx.time_limit,
-               desc=f"claim-1 study ({ctx.profile.name})")
+    with ctx.phase("study: training"):
+        return train_runs(ctx, plans.runs_for(ctx, "study"), desc=f"claim-1 study ({ctx.profile.name})")
 
 
 def _labels(mm, num_input: int) -> dict:
@@ -97,14 +60,6 @@ def _labels(mm, num_input: int) -> dict:
 def probe_all(model, sets, ctx: Context, states=("h_x", "pred", "h_y")) -> list[dict]:
     """Linear probes of each state and of their concatenation ("all") for every label: R^2 (speed,
     position, direction; standardised targets, ridge penalty by leave-one-out), accuracy (digit)."""
-    from sklearn.linear_model import RidgeCV
-    from sklearn.metrics import r2_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from ..probes import encode
-    from .latent import classify
-
     p = ctx.profile
     tr, te = sets["train"], sets["test"]
     ntr, nte = min(p.probe.num_train, len(tr)), min(p.probe.num_test, len(te))
@@ -128,29 +83,19 @@ def probe_all(model, sets, ctx: Context, states=("h_x", "pred", "h_y")) -> list[
 
 def _models(ctx: Context):
     """(name, seed, model, states) of every model the encoding study probes, loaded one at a time."""
-    from ..checkpoints import load_model
-    from ..probes import calibrate_batchnorm
-    from ..runconfig import build_model
-
     sets = prepare_data(ctx, stochastic=False)
-    for cfg, run_dir in table1_runs(ctx):
-        yield cfg.variant, cfg.seed, load_model(run_dir, cfg), ("h_x", "pred", "h_y")
-    for cfg, run_dir in ceiling_runs(ctx):  # its predictor is never trained
-        yield "supervised", cfg.seed, load_model(run_dir, cfg), ("h_x", "h_y")
-    for name, cfg, run_dir in study_runs(ctx, ["ema_teacher"]):
-        yield "ema_teacher", cfg.seed, load_model(run_dir, cfg), ("h_x", "pred", "h_y")
+    for run in plans.table1(ctx):
+        yield run.variant, run.seed, load_model(run.folder, run.cfg), ("h_x", "pred", "h_y")
+    for run in plans.ceiling(ctx):  # its predictor is never trained
+        yield "supervised", run.seed, load_model(run.folder, run.cfg), ("h_x", "h_y")
+    for run in plans.ablations(ctx)["ema_teacher"]:
+        yield "ema_teacher", run.seed, load_model(run.folder, run.cfg), ("h_x", "pred", "h_y")
     for seed in ctx.run_seeds:
-        model = build_model(table1_runs(ctx, ["gen"], [seed])[0][0])
-        calibrate_batchnorm(model, sets["train"].frames)
-        yield "random", seed, model, ("h_x", "h_y")
+        yield "random", seed, random_encoder(ctx, seed, sets), ("h_x", "h_y")
 
 
 def run_encoding(ctx: Context):
     """What each representation encodes: ``claim1_encoding.csv`` and ``fig_claim1_encoding.png``."""
-    import pandas as pd
-
-    from ..plots_study import encoding_figure
-
     sets = prepare_data(ctx, stochastic=False)
     rows = [dict(model=name, seed=seed, **r) for name, seed, model, states in _models(ctx)
             for r in probe_all(model, sets, ctx, states)]
@@ -160,30 +105,25 @@ def run_encoding(ctx: Context):
     return df
 
 
-def _speed_rows(ctx: Context, runs, sets, **info) -> list[dict]:
-    from ..checkpoints import load_model
-    from ..probes import speed_probe
-
+def _speed_rows(ctx: Context, settings: dict, sets, **info) -> list[dict]:
+    """Speed probes of every run of ``settings`` (name -> runs), one row per probed feature."""
     p = ctx.profile
     rows = []
-    for name, cfg, run_dir in runs:
-        res = speed_probe(load_model(run_dir, cfg), sets["train"], sets["test"], num_train=p.probe.num_train,
-                          num_test=p.probe.num_test, alpha=tuple(p.probe.ridge_alphas))
-        rows += [dict(setting=name, seed=cfg.seed, steps=cfg.train.steps, feature=f, r2=r["r2"], **info)
-                 for f, r in res.items()]
+    for name, runs in settings.items():
+        for run in runs:
+            res = speed_probe(load_model(run.folder, run.cfg), sets["train"], sets["test"], num_train=p.probe.num_train,
+                              num_test=p.probe.num_test, alpha=tuple(p.probe.ridge_alphas))
+            rows += [dict(setting=name if isinstance(name, str) else name[0], seed=run.seed,
+                          steps=run.cfg.train.steps, feature=f, r2=r["r2"], **info) for f, r in res.items()]
     return rows
 
 
 def run_ablations(ctx: Context):
     """One open choice at a time against the reference VJ-VCR (and the generative model beside it):
     ``claim1_ablations.csv`` and ``fig_claim1_ablations.png``."""
-    import pandas as pd
-
-    from ..plots_study import ablations_figure
-
     sets = prepare_data(ctx, stochastic=False)
-    gen = [("generative (no VC)", c, d) for c, d in table1_runs(ctx, ["gen"])]
-    rows = _speed_rows(ctx, study_runs(ctx) + gen, sets)
+    gen = [r for r in plans.table1(ctx) if r.variant == "gen"]
+    rows = _speed_rows(ctx, {**plans.ablations(ctx), "generative (no VC)": gen}, sets)
     df = pd.DataFrame(rows)
     df["what"] = df["setting"].map({k: v[0] for k, v in ABLATIONS.items()}).fillna("the generative model, for scale")
     df.to_csv(ctx.out_dir / "claim1_ablations.csv", index=False, float_format="%.4f")
@@ -193,28 +133,16 @@ def run_ablations(ctx: Context):
 
 def step_flops(cfg) -> int:
     """FLOPs of one training step (forward and backward, convolutions and matrix products) of a run."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from ..latent import objective_for
-    from ..runconfig import build_model
-    from ..train import table1_objective
-
     model, tc = build_model(cfg).train(), cfg.train
     clip = torch.rand(tc.batch_size, cfg.data.num_frames, 1, cfg.data.size, cfg.data.size)
-    objective = objective_for(cfg) or table1_objective(cfg)
     with FlopCounterMode(display=False) as fc:
-        loss, _ = objective(model, clip, cfg)
+        loss, _ = objective_for(cfg)(model, clip)
         loss.backward()
     return fc.get_total_flops()
 
 
 def gpu_points() -> list[dict]:
     """The paper-profile GPU run in benchmarks/results (one seed, about 1,100 steps), as scaling points."""
-    import pandas as pd
-
-    from .common import ROOT
-
     res = ROOT / "benchmarks" / "results"
     probes, bench = res / "h200_paper_seed0_65s" / "probe_vs_steps.csv", res / "h200_bench_paper.md"
     if not probes.exists() or not bench.exists():
@@ -236,14 +164,10 @@ def gpu_points() -> list[dict]:
 def run_scaling(ctx: Context):
     """The gap VJ-VCR minus generative (speed R^2, per feature) against training compute:
     ``claim1_scaling.csv`` and ``fig_claim1_scaling.png``."""
-    import pandas as pd
-
-    from ..plots_study import scaling_figure
-
     sets = prepare_data(ctx, stochastic=False)
-    runs = scaling_runs(ctx)
-    rows = _speed_rows(ctx, runs, sets, source=f"CPU, profile {ctx.profile.name}")
-    flops = {(name, cfg.train.steps): step_flops(cfg) * cfg.train.steps for name, cfg, _ in runs}
+    points = plans.scaling(ctx)
+    rows = _speed_rows(ctx, points, sets, source=f"CPU, profile {ctx.profile.name}")
+    flops = {(name, steps): step_flops(runs[0].cfg) * steps for (name, steps), runs in points.items() if runs}
     for r in rows:
         r["flops"] = flops[(r["setting"], r["steps"])]
     df = pd.DataFrame(rows + gpu_points())
@@ -255,4 +179,5 @@ def run_scaling(ctx: Context):
 def run_study(ctx: Context):
     """Every part of the study: train what is missing, then encoding, ablations and scaling."""
     train_study(ctx)
-    return run_encoding(ctx), run_ablations(ctx), run_scaling(ctx)
+    with ctx.phase("study: probes"):
+        return run_encoding(ctx), run_ablations(ctx), run_scaling(ctx)

@@ -1,0 +1,179 @@
+"""manifest.json: what a command ran, on what, with which code, how long each part took, how far each run got.
+
+One writer for both front doors: ``python -m vjvcr notebooks`` records one section per notebook,
+``python -m vjvcr step`` one per step. It is rewritten (atomically) after every section, so a run
+stopped half-way still says what it did; a full disk leaves the previous manifest as it was.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import platform
+import sys
+import threading
+import time
+from importlib import metadata
+from pathlib import Path
+
+import torch
+
+from .checkpoints import read_metrics
+from .context import ROOT, Context, git_commit
+from .fileio import DiskFullError, atomic_write_text
+
+PACKAGES = ("torch", "torchvision", "numpy", "papermill", "ipykernel", "ipywidgets", "matplotlib",
+            "seaborn", "pandas", "scikit-learn", "tqdm", "av", "jupyterlab", "submitit")
+
+
+class PeakMemory:
+    """Polls the RSS of this process and its children (the notebook kernel, training workers); keeps the peak."""
+
+    def __init__(self, interval: float = 0.2):
+        try:
+            import psutil  # absent on a lent GPU machine (its own Python): the peak is then not measured
+        except ImportError:
+            psutil = None
+        self._psutil = psutil
+        self._proc, self.interval, self.peak = psutil.Process() if psutil else None, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while self._proc is not None and not self._stop.is_set():
+            total = self._proc.memory_info().rss
+            for child in self._proc.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except self._psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def environment_record() -> dict:
+    versions = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    device = (f"cuda: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available()
+              else f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
+    record = dict(python=sys.version.split()[0], platform=platform.platform(), packages=versions, device=device,
+                  git_commit=git_commit(), vjvcr=str(Path(__file__).resolve().parent))
+    if torch.cuda.is_available():
+        record.update(cuda=torch.version.cuda, gpu=torch.cuda.get_device_name(0),
+                      gpu_memory_gib=round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1))
+    return record
+
+
+def runs_record(runs_dir: Path) -> dict:
+    """Every run folder under ``runs_dir``: reached and planned steps, training seconds."""
+    runs = {}
+    for cfg_path in sorted(runs_dir.rglob("config.json")) if runs_dir.exists() else []:
+        try:
+            planned = json.loads(cfg_path.read_text())["config"]["train"]["steps"]
+        except (ValueError, KeyError):
+            continue
+        last = read_metrics(cfg_path.parent, warn=False)[-1:]
+        runs[str(cfg_path.parent.relative_to(runs_dir))] = dict(
+            step=last[0]["step"] if last else 0, planned_steps=planned,
+            train_s=last[0]["seconds"] if last else 0.0, complete=bool(last) and last[0]["step"] >= planned)
+    return runs
+
+
+class Manifest:
+    """``kind`` is "notebooks" or "steps": the key under which each section's record is kept."""
+
+    def __init__(self, ctx: Context, *, kind: str, command: str, keep: bool = False, path: Path | None = None,
+                 **extra):
+        self.ctx, self.kind, self.t0 = ctx, kind, time.perf_counter()
+        self.path = path or ctx.out_dir / "manifest.json"
+        previous = {}
+        if keep and self.path.exists():
+            try:
+                previous = json.loads(self.path.read_text())
+            except ValueError:
+                previous = {}
+        # --only keeps the other notebooks' records from the last run of the same profile
+        sections = previous.get(kind, {}) if previous.get("profile") == ctx.profile.name else {}
+        self.data = dict(command=command, profile=ctx.profile.name, profile_settings=ctx.profile.to_dict(),
+                         seeds=list(ctx.run_seeds), started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                         **extra, **environment_record(), **{kind: sections})
+
+    @contextlib.contextmanager
+    def section(self, name: str):
+        """Time one notebook or step; its status, peak memory and phases go into the manifest."""
+        entry = self.data[self.kind][name] = {"status": "running"}
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        t, since = time.perf_counter(), time.time()
+        with PeakMemory() as mem:
+            try:
+                yield entry
+                entry["status"] = entry.get("status") if entry.get("status") != "running" else "ok"
+            except KeyboardInterrupt:
+                entry["status"] = "interrupted"
+                raise
+            except BaseException as err:
+                entry.update(status="failed", error=entry.get("error") or f"{type(err).__name__}: {err}"[:500])
+                raise
+            finally:
+                entry["wall_s"] = round(time.perf_counter() - t, 1)
+                entry["peak_rss_mb"] = round(mem.peak / 2**20, 1)
+                if torch.cuda.is_available():
+                    entry["peak_gpu_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+                entry["phases"] = self._phases(since)
+                self.write()
+
+    def _phases(self, since: float) -> list:
+        path = self.ctx.out_dir / ".phases.jsonl"
+        if not path.exists():
+            return []
+        out = []
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if rec.get("start", 0) >= since:
+                out.append({"phase": rec["phase"], "seconds": rec["seconds"]})
+        return out
+
+    def write(self) -> bool:
+        """Rewrite the manifest (False, with one line on stderr, when the disk is full: the old one is kept)."""
+        code = self.ctx.out_dir / ".code.json"
+        sections = self.data[self.kind]
+        self.data.update(total_wall_s=round(time.perf_counter() - self.t0, 1),
+                         summed_wall_s=round(sum(r.get("wall_s", 0) for r in sections.values()), 1),
+                         runs=runs_record(self.ctx.runs_dir))
+        if code.exists():
+            try:
+                self.data["kernel_code"] = json.loads(code.read_text())
+            except ValueError:
+                pass
+        summary = self.ctx.out_dir / "data_summary.json"
+        if summary.exists():
+            try:
+                self.data["data"] = json.loads(summary.read_text())
+                self.data["digit_source"] = self.data["data"].get("digit_source")
+            except ValueError:
+                pass
+        try:
+            atomic_write_text(self.path, json.dumps(self.data, indent=2, default=str))
+            return True
+        except DiskFullError as err:
+            print(f"[vjvcr] could not write {self.path.name}: {err.strerror}", file=sys.stderr, flush=True)
+            return False
+
+
+__all__ = ["Manifest", "PeakMemory", "environment_record", "git_commit", "ROOT"]

@@ -1,0 +1,164 @@
+"""Every step's runs, declared once (``vjvcr.runs.grid``); whatever trains them reads them from here.
+
+    table1   the four Table-1 variants on MovingMNIST          (01_pretrain)
+    ceiling  the supervised ceiling beside them                 (01_pretrain)
+    clevrer  the Table-1 variants and the ceiling on CLEVRER    (01_pretrain)
+    latent   the latent-variable models of Table 2 / Fig. 3     (05_latent)
+    cater    the latent models of Fig. 2                        (06_cater_actions)
+    study    the claim-1 study's ablations and scaling points   (07_claim1_study)
+    sweep    the VC-weight sweep                                 (not part of run_all)
+
+``STEP_RUNS`` says which declarations a step trains; ``runs_for(ctx, step)`` is that list, the
+one ``python -m vjvcr step``, torchrun and the cluster launcher train.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .config import TrainConfig
+from .context import Context
+from .datasets import ClipSet, MovingMNISTSet
+from .runconfig import VARIANTS, Options
+from .runs import Run, grid, unique
+
+TABLE1_VARIANTS = tuple(VARIANTS)  # vjvcr, vjvcr_dec, gen_vc, gen
+CLEVRER_VARIANTS = TABLE1_VARIANTS
+LATENT_MODELS = ("vjvcr", "gen")  # VJ-VCR without decoder (representation energy), generative without VC
+CATER_MODELS = ("vjvcr", "gen")
+
+
+def shorter(tc: TrainConfig, steps: int) -> TrainConfig:
+    """``tc`` for ``steps`` steps, its warm-up cut to at most a tenth of them."""
+    return replace(tc, steps=steps, warmup_steps=min(tc.warmup_steps, steps // 10))
+
+
+def table1(ctx: Context) -> list[Run]:
+    return grid(ctx, MovingMNISTSet(ctx.profile.data, "train"), TABLE1_VARIANTS)
+
+
+def ceiling(ctx: Context) -> list[Run]:
+    """The same encoder and budget as the Table-1 runs, trained on the speed label (``vjvcr.supervised``)."""
+    return grid(ctx, MovingMNISTSet(ctx.profile.data, "train"), ["supervised"])
+
+
+def clevrer(ctx: Context) -> list[Run]:
+    p = ctx.profile
+    return grid(ctx, ClipSet("clevrer", "train", p.clevrer), (*CLEVRER_VARIANTS, "supervised"),
+                name="clevrer_{variant}_seed{seed}", model=p.video_model, train=p.video_train)
+
+
+def latent_options(ctx: Context) -> dict[str, Options]:
+    lc = ctx.profile.latent
+    return {"discrete": Options(latent="discrete", latent_dim=5, wta_epsilon=lc.wta_epsilon),
+            "sparse": Options(latent="sparse", latent_dim=lc.sparse_dim, lam=lc.lam_train,
+                              fista_steps=lc.fista_steps_train, step_size=lc.step_size),
+            "none": Options()}
+
+
+def latent(ctx: Context, *, with_baseline: bool = True) -> list[Run]:
+    """Latent models on stochastic MovingMNIST: VJ-VCR with each latent (and none, the baseline of Fig. 3),
+    the generative model with the latents the profile gives it."""
+    p, lc = ctx.profile, ctx.profile.latent
+    ds = MovingMNISTSet(p.data, "train", stochastic=True)
+    runs = []
+    for variant in LATENT_MODELS:
+        for kind, options in latent_options(ctx).items():
+            if (kind == "none" and (variant != "vjvcr" or not with_baseline)) or \
+                    (variant == "gen" and kind not in (*lc.generative_latents, "none")):
+                continue
+            runs += grid(ctx, ds, [variant], name=f"latent_{{variant}}_{kind}_seed{{seed}}",
+                         data=replace(p.data, num_digits=1), train=shorter(p.train, lc.steps), options=options)
+    return runs
+
+
+def cater(ctx: Context) -> list[Run]:
+    p, cl = ctx.profile, ctx.profile.cater_latent
+    options = Options(latent="sparse", latent_dim=cl.latent_dim, lam=cl.lam_train, fista_steps=cl.fista_steps_train,
+                      step_size=cl.step_size, lam_relative=True)
+    return grid(ctx, ClipSet("cater", "train", p.cater), CATER_MODELS, name="cater_{variant}_seed{seed}",
+                model=p.video_model, train=shorter(p.video_train, cl.steps), options=options)
+
+
+# ----------------------------------------------------------------------------- the claim-1 study
+
+# name -> (what it changes, overrides of the reference VJ-VCR: "train"/"model" fields, "options")
+ABLATIONS = {
+    "reference": ("the profile's VJ-VCR: VC per time step, a = b = 1, gradients through h_y", {}),
+    "vc_batch_time": ("VC statistics over batch x time", dict(options=dict(vc_stats="batch_time"))),
+    "vc_25_1": ("a = 25, b = 1 (VICReg's ratio)", dict(train=dict(var_weight=25.0, cov_weight=1.0))),
+    "vc_weak": ("a = b = 0.1 (weak VC)", dict(train=dict(var_weight=0.1, cov_weight=0.1))),
+    "d_below_batch": ("d = 32, below the batch of 64", dict(model=dict(dim=32))),
+    "d_above_batch": ("d = 128, above the batch of 64", dict(model=dict(dim=128))),
+    "global_pool": ("global average pooling (one vector per frame, d = 64)", dict(model=dict(pool=1))),
+    "stopgrad": ("stop-gradient on h_y", dict(options=dict(target="stopgrad"))),
+    "ema_teacher": ("EMA target encoder instead of VC (m = 0.99)",
+                    dict(train=dict(var_weight=0.0, cov_weight=0.0), options=dict(target="ema", ema_decay=0.99))),
+}
+
+
+def _setting(ctx: Context, variant: str, name: str, overrides: dict, steps: int | None = None) -> list[Run]:
+    """The runs of one study setting; where it equals a Table-1 run, that run itself (shared, not retrained)."""
+    p = ctx.profile
+    train = replace(p.train, **overrides.get("train", {}))
+    runs = grid(ctx, MovingMNISTSet(p.data, "train"), [variant], name=f"{name}_seed{{seed}}",
+                model=replace(p.model, **overrides.get("model", {})),
+                train=shorter(train, steps) if steps is not None else train,
+                options=Options(**overrides.get("options", {})), parent=ctx.runs_dir / "study")
+    shared = {r.cfg.hash(): r for r in table1(ctx)}
+    return [shared.get(r.cfg.hash(), r) for r in runs]
+
+
+def ablations(ctx: Context) -> dict[str, list[Run]]:
+    """VJ-VCR under each open choice, one at a time (the reference is the Table-1 run itself)."""
+    return {name: _setting(ctx, "vjvcr", name, overrides) for name, (_, overrides) in ABLATIONS.items()}
+
+
+def scaling(ctx: Context) -> dict[tuple[str, int], list[Run]]:
+    """(model, steps) -> runs: VJ-VCR, the generative model and the EMA teacher at every step count."""
+    out = {}
+    for steps in ctx.profile.study.scaling_steps:
+        out[("vjvcr", steps)] = _setting(ctx, "vjvcr", f"scaling_vjvcr_{steps}", {}, steps)
+        out[("gen", steps)] = _setting(ctx, "gen", f"scaling_gen_{steps}", {}, steps)
+        out[("ema_teacher", steps)] = _setting(ctx, "vjvcr", f"ema_teacher_{steps}", ABLATIONS["ema_teacher"][1], steps)
+    return out
+
+
+def study(ctx: Context) -> list[Run]:
+    return unique([r for runs in (*ablations(ctx).values(), *scaling(ctx).values()) for r in runs])
+
+
+# ----------------------------------------------------------------------------- the VC-weight sweep
+
+SWEEP_AB = ((25.0, 1.0), (10.0, 1.0), (5.0, 1.0), (5.0, 0.2), (1.0, 1.0), (1.0, 0.04))
+SWEEP_G = (1.0, 10.0, 50.0)
+
+
+def sweep(ctx: Context, seed: int = 0) -> list[Run]:
+    """VJ-VCR over (a, b), then VJ-VCR with decoder over g (one seed; scored on a validation split)."""
+    p, ds = ctx.profile, MovingMNISTSet(ctx.profile.data, "train")
+    parent = ctx.data_dir / "runs" / f"sweep-{p.name}"
+    runs = []
+    for a, b in SWEEP_AB:
+        runs += grid(ctx, ds, ["vjvcr"], seeds=[seed], name=f"vjvcr_a{a:g}_b{b:g}", parent=parent,
+                     train=replace(p.train, var_weight=a, cov_weight=b))
+    for g in SWEEP_G:
+        runs += grid(ctx, ds, ["vjvcr_dec"], seeds=[seed], name=f"vjvcr_dec_g{g:g}", parent=parent,
+                     train=replace(p.train, pix_weight=g))
+    return runs
+
+
+# ----------------------------------------------------------------------------- what each step trains
+
+PLANS = {"table1": table1, "ceiling": ceiling, "clevrer": clevrer, "latent": latent, "cater": cater,
+         "study": study, "sweep": sweep}
+STEP_RUNS = {"pretrain": ("table1", "ceiling", "clevrer"), "latent": ("latent",), "cater": ("cater",),
+             "clevrer": ("clevrer",), "study": ("table1", "ceiling", "study"), "sweep": ("sweep",)}
+VIDEO_PLANS = ("clevrer", "cater")
+
+
+def runs_for(ctx: Context, step: str) -> list[Run]:
+    """Every run ``step`` trains (CLEVRER and CATER left out under ``skip_video``)."""
+    if step not in STEP_RUNS:
+        raise ValueError(f"step {step!r} trains nothing; steps that train: {', '.join(STEP_RUNS)}")
+    return unique([r for plan in STEP_RUNS[step] if not (ctx.skip_video and plan in VIDEO_PLANS)
+                   for r in PLANS[plan](ctx)])
