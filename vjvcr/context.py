@@ -16,14 +16,11 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .errors import UsageError
 from .fileio import atomic_write
 from .config import Profile, get_profile
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class UsageError(ValueError):
-    """A bad option or path given by the user: reported in one line, nothing written."""
 
 
 @dataclass(frozen=True)

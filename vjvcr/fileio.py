@@ -18,20 +18,10 @@ import time
 import uuid
 from pathlib import Path
 
-
-class DamagedFileError(RuntimeError):
-    """A file a run or cache reads is cut, empty or not what it should be."""
-
-
-class LockedError(RuntimeError):
-    """Another live process holds the lock (a run folder being trained, an output folder being written)."""
+from .errors import DamagedFileError, DiskFullError, LockedError
 
 
 RunLockedError = LockedError  # the name the run folder's lock had
-
-
-class DiskFullError(OSError):
-    """No space left where the project writes."""
 
 
 def temp_name(path: Path) -> Path:

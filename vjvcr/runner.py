@@ -7,8 +7,10 @@ temporary name and renamed when complete, so it is never a cut file.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
+import logging
 import os
 import shutil
 import sys
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import papermill as pm
+import psutil
 from traitlets.config import Config
 
 from .context import ROOT, Context
@@ -47,6 +50,33 @@ def kernel_config(socket_dir: str) -> Config:
     IPC sockets are files only this user can reach, so there is nothing to warn about.
     """
     return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(socket_dir) / "kernel")}})
+
+
+@contextlib.contextmanager
+def quiet_papermill():
+    """Papermill and the kernel client log every cell and, when stopped, every pending task: silence them.
+
+    What the runner needs to say (a notebook done, failed, interrupted) it prints itself, in one line.
+    """
+    names = ("papermill", "nbclient", "traitlets", "asyncio")
+    levels = {n: logging.getLogger(n).level for n in names}
+    for n in names:
+        logging.getLogger(n).setLevel(logging.CRITICAL + 1)
+    yield  # not restored after an interruption: the stopped kernel's tasks are reported when collected
+    for n, level in levels.items():
+        logging.getLogger(n).setLevel(level)
+
+
+def end_children(timeout: float = 10.0) -> None:
+    """Terminate this process's children (the kernel and its training workers), then kill what is left."""
+    procs = psutil.Process().children(recursive=True)
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
 
 
 def disk_full(text: str) -> bool:
@@ -94,11 +124,13 @@ def run(ctx: Context, only: list[str] | None = None, command: str = "python -m v
     sockets = tempfile.mkdtemp(prefix="vjvcr-kernel-")
     status, t_all = 0, time.perf_counter()
     try:
-        for book in books:
-            status = run_one(book, ctx, manifest, sockets)
-            if status:
-                break
+        with quiet_papermill():
+            for book in books:
+                status = run_one(book, ctx, manifest, sockets)
+                if status:
+                    break
     except KeyboardInterrupt:
+        end_children()
         print(f"\n[run_all] interrupted; finished runs and checkpoints are kept in {ctx.runs_dir}: rerun the same "
               f"command to resume", file=sys.stderr, flush=True)
         return 130

@@ -13,6 +13,7 @@ from pathlib import Path
 from .config import DataConfig, ModelConfig, TrainConfig, VideoDataConfig, VideoModelConfig
 from .context import Context
 from .datasets import ClipSet, MovingMNISTSet
+from .errors import NotTrainedError
 from .runconfig import Options, RunConfig
 
 
@@ -74,10 +75,6 @@ def unique(runs: list[Run]) -> list[Run]:
             seen.add(r.folder)
             out.append(r)
     return out
-
-
-class NotTrainedError(RuntimeError):
-    """An analysis step found runs that its training step has not trained yet."""
 
 
 def require_trained(runs: list[Run], notebook: str, command: str) -> None:
