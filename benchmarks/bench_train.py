@@ -4,6 +4,13 @@
     python benchmarks/bench_train.py --profile gpu --device cuda          # one GPU, the profile's precision
     python benchmarks/bench_train.py --profile quick --precision fp32 --compile off   # override the step
     ... --out benchmarks/results/NAME.md                                  # also write a Markdown record
+    python benchmarks/bench_train.py --side-by-side --out benchmarks/results/cpu_side_by_side.md
+
+``--side-by-side`` (a CPU): for every variant, in alternating rounds, the training step as it was at
+commit 0206d02 (its layers, ``benchmarks/baseline_models.py``; one process of 2 threads, fp32, eager)
+and as it is now in the layout ``./run_all.sh`` uses (one 1-thread process per core, training at the
+same time: the aggregate steps/s), and the same with bf16 autocast; medians over the rounds, since a
+shared machine's speed drifts by 10% from minute to minute.
 
 The step is the training loop's own (``vjvcr.train.TrainingStep``: autocast and torch.compile as the
 profile asks, fused AdamW on CUDA, uint8 clips resident on the device and indexed there). Its
@@ -16,8 +23,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
 import platform
 import resource
+import statistics
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -34,7 +45,7 @@ from vjvcr.runconfig import VARIANTS  # noqa: E402
 from vjvcr.models import to_float_frames  # noqa: E402
 from vjvcr.runconfig import RunConfig, build_model  # noqa: E402
 from vjvcr.objective import objective_for  # noqa: E402
-from vjvcr.train import TrainingStep  # noqa: E402
+from vjvcr.train import TrainingStep, optimizer  # noqa: E402
 
 
 def sync(dev):
@@ -54,12 +65,13 @@ def matmul_flops(dev, n: int, reps: int, dtype=torch.float32) -> float:
     return 2 * n ** 3 * reps / (time.perf_counter() - t)
 
 
-def bench_variant(name, profile, dev, steps, batch_size, max_seconds):
+def bench_variant(name, profile, dev, steps, batch_size, max_seconds, legacy=False):
     p = profile
     tc = replace(p.train, batch_size=batch_size or p.train.batch_size)
     cfg = RunConfig(variant=name, seed=0, data=p.data, model=p.model, train=tc)
     model = build_model(cfg).to(dev).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, fused=dev.type == "cuda")
+    # the training loop's optimizer (vjvcr.train.optimizer); the step of 0206d02 updated one tensor at a time
+    opt = (torch.optim.AdamW(model.parameters(), lr=tc.lr) if legacy else optimizer(model, tc, dev))
     engine = LossModule(model, objective_for(cfg))
     fwd = TrainingStep(engine, dev, precision=tc.precision, compile=tc.compile)
     frames = torch.randint(0, 256, (4 * tc.batch_size, p.data.num_frames, p.data.size, p.data.size),
@@ -104,6 +116,55 @@ def bench_variant(name, profile, dev, steps, batch_size, max_seconds):
                 compiled="yes" if fwd.compiled is not None else ("fell back to eager" if tc.compile else "no"))
 
 
+def worker(a) -> None:
+    """One timed process of the side-by-side comparison: prints its steps/s as JSON."""
+    torch.set_num_threads(a.threads)
+    if a.impl == "baseline":
+        import baseline_models
+
+        baseline_models.install()
+    profile = get_profile(a.profile)
+    profile = replace(profile, train=replace(profile.train, precision=a.precision, compile=False))
+    r = bench_variant(a.variants, profile, torch.device("cpu"), 10**6, None, a.max_seconds, legacy=a.impl == "baseline")
+    print(json.dumps({"steps_per_s": r["steps_per_s"]}), flush=True)
+
+
+def _timed(variant, impl, threads, processes, seconds, precision, profile) -> float:
+    """Aggregate steps/s of ``processes`` worker processes training ``variant`` at the same time."""
+    cmd = [sys.executable, __file__, "--worker", "--profile", profile, "--variants", variant, "--impl", impl,
+           "--threads", str(threads), "--max-seconds", str(seconds), "--precision", precision]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env) for _ in range(processes)]
+    return sum(json.loads(p.communicate()[0].strip().splitlines()[-1])["steps_per_s"] for p in procs)
+
+
+def side_by_side(a) -> str:
+    cores = os.cpu_count() or 1
+    layouts = [("today", "baseline", cores, 1, "fp32"), ("new", "new", 1, cores, "fp32"), ("new_bf16", "new", 1, cores, "bf16")]
+    rows = []
+    for variant in a.variants.split(","):
+        got = {name: [] for name, *_ in layouts}
+        for _ in range(a.rounds):
+            for name, impl, threads, procs, precision in layouts:
+                got[name].append(_timed(variant, impl, threads, procs, a.max_seconds, precision, a.profile))
+        med = {k: statistics.median(v) for k, v in got.items()}
+        rows.append(f"| {variant} | {med['today']:.2f} ({min(got['today']):.2f}-{max(got['today']):.2f}) "
+                    f"| {med['new']:.2f} ({min(got['new']):.2f}-{max(got['new']):.2f}) | {med['new'] / med['today']:.2f}x "
+                    f"| {med['new_bf16']:.2f} | {med['new_bf16'] / med['today']:.2f}x |")
+        print(rows[-1], flush=True)
+    machine = f"CPU {platform.processor() or platform.machine()}, {cores} cores"
+    return "\n".join([
+        f"# Training throughput, today's step against the new one, profile `{a.profile}`, {machine}", "",
+        f"{dt.date.today()}, torch {torch.__version__}. Steps/s of the training loop's own step (batch "
+        f"{get_profile(a.profile).train.batch_size}), median over {a.rounds} alternating rounds of {a.max_seconds:.0f} s "
+        f"per measurement (range in brackets). *today*: the layers of commit 0206d02 (`benchmarks/baseline_models.py`), "
+        f"one process of {cores} threads, fp32, eager. *new*: the current layers, {cores} processes of one thread "
+        f"training at the same time (the layout `./run_all.sh` uses), aggregate steps/s; *new + bf16*: the same with "
+        f"bf16 autocast (optional, `train.precision`).", "",
+        "| variant | today: steps/s | new: aggregate steps/s | speed-up | new + bf16 | speed-up |",
+        "|---|---|---|---|---|---|", *rows]) + "\n"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="quick")
@@ -115,7 +176,21 @@ def main(argv=None):
     ap.add_argument("--compile", choices=("on", "off"), default=None, help="default: the profile's")
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--out", type=Path, default=None, help="also write the results as Markdown here")
+    ap.add_argument("--side-by-side", action="store_true", help="today's step against the new layout (CPU)")
+    ap.add_argument("--rounds", type=int, default=3, help="with --side-by-side: alternating rounds per variant")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--impl", choices=("baseline", "new"), default="new", help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.worker:
+        return worker(a)
+    if a.side_by_side:
+        text = side_by_side(a)
+        print(text)
+        if a.out:
+            a.out.parent.mkdir(parents=True, exist_ok=True)
+            a.out.write_text(text)
+        return
     profile, dev = get_profile(a.profile), pick_device(a.device)
     train = profile.train
     if a.precision:

@@ -106,7 +106,10 @@ def test_loader_reads_labels_and_skips_a_corrupt_video(twin, tmp_path):
     for row, name in zip(ds.clips.labels, ds.clips.names):
         assert sorted(np.flatnonzero(row).tolist()) == want[name]
     clip, label = ds[3]
-    assert clip.shape == (4, 3, 16, 16) and label.tolist() == ds.clips.labels[1].tolist()
+    assert clip.shape == (4, 3, 16, 16) and label.tolist() == ds.clips.clip_labels[3].tolist()
+    # a clip's labels are the actions of its target frames: never more than its whole video's
+    assert (ds.clips.clip_labels <= ds.clips.labels[ds.clips.clip_video]).all()
+    assert ds.clips.meta["clip_labels"] == "target frames"
     ds2 = CaterDataset(root, "val", "actions_order_uniq", size=16, num_frames=4, clips_per_video=1)
     assert ds2.clips.labels.shape == (3, 301)
 
@@ -116,3 +119,28 @@ def test_missing_dataset_and_bad_task_are_explained(tmp_path):
         CaterDataset(tmp_path, "train")
     with pytest.raises(ValueError, match="actions_present"):
         CaterDataset(tmp_path, "train", task="localize")
+
+
+def test_a_clips_labels_are_the_actions_overlapping_its_target_frames():
+    """A hand-made scene: three movements, windows before, across and after them."""
+    from vjvcr.data.cater import TASK1_INDEX, movement_events, window_labels
+
+    scene = {"objects": [{"instance": "Cube_3", "shape": "cube"}, {"instance": "Cone_1", "shape": "cone"},
+                         {"instance": "Spl_0", "shape": "spl"}],
+             "movements": {"Cube_3": [["_slide", None, 10, 29], ["_rotate", None, 60, 80]],
+                           "Cone_1": [["_contain", "Spl_0", 25, 49]], "Spl_0": [["_no_op", None, 0, 5]]}}
+    events = movement_events(scene)
+    slide, rotate, contain = TASK1_INDEX[("cube", "slide")], TASK1_INDEX[("cube", "rotate")], TASK1_INDEX[("cone", "contain")]
+    assert sorted(events) == sorted([(slide, 10, 29), (rotate, 60, 80), (contain, 25, 49)])  # no_op labels nothing
+
+    def on(first, last):
+        hot, cover = window_labels(events, first, last, 14)
+        return {k for k in range(14) if hot[k]}, cover
+
+    assert on(0, 9)[0] == set()  # before anything moves
+    hit, cover = on(20, 29)  # the slide's end and the contain's start
+    assert hit == {slide, contain} and cover[slide] == 1.0 and cover[contain] == 0.5
+    assert on(29, 29)[0] == {slide, contain}  # the last frame of a movement still counts
+    assert on(50, 59)[0] == set()  # between movements: nothing, although the video has three
+    hit, cover = on(75, 90)
+    assert hit == {rotate} and cover[rotate] == pytest.approx(6 / 16)

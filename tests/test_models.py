@@ -1,4 +1,4 @@
-"""Shapes, and the temporal convolution against torch's Conv3d."""
+"""Shapes; the fast forms of the temporal and transposed convolutions against the plain ones they replace."""
 import torch
 from torch import nn
 
@@ -18,24 +18,47 @@ def test_shapes_follow_the_paper():
     assert pred.shape == (5, 12, 12)
     out = m.decoder(pred)
     assert out.shape == (5, 12, 1, 32, 32) and 0 <= out.min() and out.max() <= 1
-    conv_layers = [mod for mod in m.encoder.modules() if isinstance(mod, (nn.Conv2d, nn.Linear))]
+    conv_layers = [mod for mod in m.encoder.modules() if isinstance(mod, (nn.Conv2d, nn.Conv3d))]
     assert len(conv_layers) == 5  # 3 spatial + 2 temporal
     bns = [mod for mod in m.encoder.modules() if isinstance(mod, nn.modules.batchnorm._BatchNorm)]
     assert len(bns) == 5
 
 
-def test_temporal_conv_equals_conv3d():
+def test_temporal_conv_is_the_kernel_3_convolution_along_time():
+    """Written out: y[t] = W_prev x[t-1] + W_now x[t] + W_next x[t+1] + b (zeros outside the clip), then BN, ReLU.
+
+    This is also the form the Conv3d replaced (concatenated neighbouring frames into one matrix product).
+    """
     torch.manual_seed(0)
     ours = TemporalConv(6, 5)
-    ref_conv = nn.Conv3d(6, 5, (3, 1, 1), padding=(1, 0, 0))
-    with torch.no_grad():
-        # Linear weight [out, 3*in] ordered (previous, current, next) frame
-        w = ours.linear.weight.reshape(5, 3, 6).permute(0, 2, 1)  # [out, in, k]
-        ref_conv.weight.copy_(w[..., None, None])
-        ref_conv.bias.copy_(ours.linear.bias)
+    w = ours.conv.weight[:, :, :, 0, 0]  # [out, in, k]: k = 0 previous frame, 1 this one, 2 the next
     x = torch.randn(2, 7, 4, 3, 6)  # [B, T, H, W, C]
-    ref = torch.relu(nn.BatchNorm3d(5)(ref_conv(x.permute(0, 4, 1, 2, 3)))).permute(0, 2, 3, 4, 1)
+    pad = torch.zeros_like(x[:, :1])
+    prev, nxt = torch.cat([pad, x[:, :-1]], 1), torch.cat([x[:, 1:], pad], 1)
+    y = (torch.einsum("bthwi,oi->bthwo", prev, w[:, :, 0]) + torch.einsum("bthwi,oi->bthwo", x, w[:, :, 1])
+         + torch.einsum("bthwi,oi->bthwo", nxt, w[:, :, 2]) + ours.conv.bias)
+    flat = y.reshape(-1, 5)
+    ref = torch.relu((flat - flat.mean(0)) / torch.sqrt(flat.var(0, unbiased=False) + 1e-5)).reshape(y.shape)
     torch.testing.assert_close(ours(x), ref, atol=1e-5, rtol=1e-5)
+
+
+def test_the_sub_pixel_form_is_the_transposed_convolution():
+    """Same parameters, same outputs and gradients as ConvTranspose2d(k=4, s=2, p=1), channels last or not."""
+    from vjvcr.models import SubPixelConvTranspose2d
+
+    torch.manual_seed(0)
+    for c_in, c_out in ((8, 1), (5, 3)):
+        ours = SubPixelConvTranspose2d(c_in, c_out)
+        ref = nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1)
+        ref.load_state_dict(ours.state_dict())
+        x = torch.randn(6, c_in, 8, 8).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        a, b = ours(x), ref(x)
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+        g = torch.randn_like(a)
+        ga = torch.autograd.grad(a, [x, ours.weight, ours.bias], g)
+        gb = torch.autograd.grad(b, [x, ref.weight, ref.bias], g)
+        for u, v in zip(ga, gb):
+            torch.testing.assert_close(u, v, atol=1e-4, rtol=1e-4)
 
 
 def test_encoder_sees_frames_independently_of_later_frames():

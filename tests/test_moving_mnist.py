@@ -12,6 +12,12 @@ def det(digits):
 
 @pytest.fixture(scope="module")
 def stoch(digits):
+    return make_moving_mnist(300, seed=4, size=32, num_digits=1, stochastic=True, switch_mode="relative",
+                             digits=digits)
+
+
+@pytest.fixture(scope="module")
+def absolute(digits):
     return make_moving_mnist(300, seed=4, size=32, num_digits=1, stochastic=True, digits=digits)
 
 
@@ -92,6 +98,44 @@ def test_same_seed_same_output_and_different_seed_differs(digits):
     np.testing.assert_array_equal(a.frames, b.frames)
     np.testing.assert_array_equal(a.speeds, b.speeds)
     assert not np.array_equal(a.frames, c.frames)
+
+
+def test_an_absolute_switch_sets_one_of_five_fixed_headings(absolute):
+    mm = absolute
+    assert mm.meta["switch_mode"] == "absolute" and set(np.unique(mm.switch)) == set(range(5))
+    v, p, lim = mm.velocities[:, :, 0], mm.positions_exact[:, :, 0], 32 - 14
+    th = np.deg2rad(72.0 * mm.switch)
+    heading = np.stack([np.sin(th), np.cos(th)], -1)  # (row, column): 0 degrees is to the right
+    speed = mm.speeds[:, 0]
+    # the velocity out of the last input frame is speed x the heading, whatever the incoming direction
+    np.testing.assert_allclose(v[:, 2], speed[:, None] * heading, atol=1e-9)
+    # the speed never changes; where no wall intervenes the drawn motion is that heading
+    np.testing.assert_allclose(np.linalg.norm(v, axis=-1), speed[:, None] * np.ones(v.shape[1]), atol=1e-9)
+    step = speed[:, None] * heading
+    free = np.all((p[:, 2] + step >= 0) & (p[:, 2] + step <= lim), axis=-1)
+    assert free.sum() > 150
+    np.testing.assert_allclose((p[:, 3] - p[:, 2])[free], step[free], atol=1e-9)
+    # the heading is readable from the target frames alone, not from the inputs
+    ang = np.rad2deg(np.arctan2((p[:, 3] - p[:, 2])[:, 0], (p[:, 3] - p[:, 2])[:, 1]))
+    np.testing.assert_array_equal((np.rint(ang % 360 / 72).astype(int) % 5)[free], mm.switch[free])
+
+
+@pytest.mark.parametrize("kind", ["static_noise", "dynamic_noise"])
+def test_distractors_lie_under_the_same_digits(digits, kind):
+    plain = make_moving_mnist(40, seed=5, size=32, num_digits=1, digits=digits)
+    noisy = make_moving_mnist(40, seed=5, size=32, num_digits=1, distractor=kind, digits=digits)
+    np.testing.assert_array_equal(plain.positions, noisy.positions)  # same digits, trajectories and labels
+    np.testing.assert_array_equal(plain.speeds, noisy.speeds)
+    assert np.all(noisy.frames >= plain.frames) and np.all(noisy.frames == np.maximum(noisy.frames, plain.frames))
+    background = noisy.frames.astype(int) - plain.frames.astype(int)
+    empty = plain.frames == 0  # where no digit is, the frame is the noise
+    assert 0 < noisy.frames[empty].max() <= 128 and noisy.frames[empty].mean() > 40
+    changes = [(noisy.frames[:, t] != noisy.frames[:, 0])[empty[:, t] & empty[:, 0]].mean() for t in range(1, 15)]
+    if kind == "static_noise":  # the same noise in every frame of a clip
+        assert max(changes) == 0
+    else:  # a new noise image every frame
+        assert min(changes) > 0.9
+    assert background.min() >= 0
 
 
 def test_switch_happens_after_the_inputs_and_matches_the_label(stoch):

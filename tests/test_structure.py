@@ -84,7 +84,7 @@ FLOORS = [
     {"vjvcr", "vjvcr.config", "vjvcr.errors", "vjvcr.fileio", "vjvcr.paper", "vjvcr.device"},
     {"vjvcr.data", "vjvcr.data.digits", "vjvcr.data.moving_mnist", "vjvcr.data.video", "vjvcr.data.clevrer",
      "vjvcr.data.cater", "vjvcr.data.clevrer_twin", "vjvcr.data.cater_twin", "vjvcr.models", "vjvcr.video_models",
-     "vjvcr.ema", "vjvcr.supervised", "vjvcr.distributed", "vjvcr.analysis", "vjvcr.verdicts"},
+     "vjvcr.ema", "vjvcr.supervised", "vjvcr.distributed", "vjvcr.analysis", "vjvcr.verdicts", "vjvcr.oracles"},
     {"vjvcr.runconfig"},  # what a run is
     {"vjvcr.losses", "vjvcr.latent", "vjvcr.probes"},
     {"vjvcr.objective", "vjvcr.checkpoints"},  # what a run optimises; its files
@@ -93,7 +93,8 @@ FLOORS = [
     {"vjvcr.runs"},  # the planner
     {"vjvcr.plans"},  # every step's runs
     {"vjvcr.launch"},  # training them here or on a cluster
-    {"vjvcr.plots", "vjvcr.plots_study", "vjvcr.tables", "vjvcr.widgets", "vjvcr.readme", "vjvcr.envfile"},
+    {"vjvcr.plots", "vjvcr.plots_study", "vjvcr.tables", "vjvcr.claims", "vjvcr.study_summary", "vjvcr.widgets",
+     "vjvcr.readme", "vjvcr.envfile"},
     {"vjvcr.steps"} | {f"vjvcr.steps.{p.stem}" for p in (PKG / "steps").glob("*.py") if p.stem != "__init__"},
     {"vjvcr.manifest", "vjvcr.runner", "vjvcr.ddp"},
     {"vjvcr.cli"},

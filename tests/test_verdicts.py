@@ -1,34 +1,60 @@
-"""The rule that separates 'does not hold' from 'not informative at this budget'."""
-from vjvcr.verdicts import HOLDS, REVERSED, TIE, UNINFORMATIVE, UNMEASURED, Measured, beats_floor, compare
+"""The rule that separates 'does not hold' from 'not informative', with every seed of one side against every seed of the other."""
+import math
+
+import pytest
+
+from vjvcr.verdicts import HOLDS, REVERSED, TIE, UNINFORMATIVE, UNMEASURED, Measured, beats_floor, compare, overall
+
+
+def m(*values):
+    return Measured.of(values)
+
+
+def test_the_spread_is_the_sample_standard_deviation():
+    assert m(1.0, 2.0, 3.0).std == pytest.approx(1.0)  # ddof = 1: sqrt(2 / 2)
+    assert m(0.5, 0.7).std == pytest.approx(math.sqrt(0.02))  # two seeds: |a - b| / sqrt(2), not |a - b| / 2
+    assert math.isnan(m(0.4).std) and m(0.4).text() == "0.400"
+    assert m(float("nan"), 0.3).values == (0.3,)
 
 
 def test_a_comparison_at_the_floor_is_not_informative():
-    # both models within noise of the random encoder: nothing learned, whichever is ahead
-    assert compare(Measured(0.06, 0.02), Measured(0.02, 0.01), floor=0.04, margin=0.05) == UNINFORMATIVE
+    # the side ahead is not clear of the random encoder on every seed: nothing learned, whichever leads
+    assert compare(m(0.06, 0.12, 0.07), m(0.02, 0.03, 0.01), floor=0.04, margin=0.05) == UNINFORMATIVE
 
 
 def test_a_ceiling_at_the_floor_makes_the_comparison_uninformative():
-    assert compare(Measured(0.5), Measured(0.3), floor=0.0, ceiling=0.03, margin=0.05) == UNINFORMATIVE
+    assert compare(m(0.5, 0.5), m(0.3, 0.3), floor=0.0, ceiling=0.03, margin=0.05) == UNINFORMATIVE
 
 
-def test_real_gaps_hold_or_are_reversed_and_small_ones_tie():
+def test_a_verdict_needs_every_seed_of_one_side_beyond_every_seed_of_the_other():
     kw = dict(floor=0.05, ceiling=0.95, margin=0.05)
-    assert compare(Measured(0.70, 0.02), Measured(0.40, 0.03), **kw) == HOLDS
-    assert compare(Measured(0.40, 0.03), Measured(0.70, 0.02), **kw) == REVERSED
-    assert compare(Measured(0.70, 0.05), Measured(0.66, 0.05), **kw) == TIE  # gap 0.04 < 2 x 0.05
+    assert compare(m(0.70, 0.68, 0.72), m(0.40, 0.45, 0.38), **kw) == HOLDS
+    assert compare(m(0.40, 0.45, 0.38), m(0.70, 0.68, 0.72), **kw) == REVERSED
+    # the means differ by 0.2, but one seed of each overlaps: no dominance, whatever the means say
+    assert compare(m(0.80, 0.80, 0.45), m(0.50, 0.50, 0.45), **kw) == TIE
+    # every seed ahead, but by less than the margin
+    assert compare(m(0.70, 0.71), m(0.67, 0.66), **kw) == TIE
+    assert REVERSED == "does not hold at this budget"
 
 
 def test_lower_is_better_flips_every_direction():
     kw = dict(floor=0.95, ceiling=0.05, margin=0.05, lower_is_better=True)  # MSE: floor is the high one
-    assert compare(Measured(0.30, 0.01), Measured(0.60, 0.01), **kw) == HOLDS
-    assert compare(Measured(0.60, 0.01), Measured(0.30, 0.01), **kw) == REVERSED
-    assert compare(Measured(0.93, 0.01), Measured(0.94, 0.01), **kw) == UNINFORMATIVE
+    assert compare(m(0.30, 0.32, 0.29), m(0.60, 0.62, 0.58), **kw) == HOLDS
+    assert compare(m(0.60, 0.62, 0.58), m(0.30, 0.32, 0.29), **kw) == REVERSED
+    assert compare(m(0.93, 0.92), m(0.94, 0.95), **kw) == UNINFORMATIVE
 
 
 def test_beats_floor_tells_no_signal_from_no_information():
     # the representation carries the switch (ceiling 90%) but z* sits at chance: does not hold
-    assert beats_floor(Measured(21.0, 1.0), 20.0, ceiling=90.0, margin=5.0) == REVERSED
+    assert beats_floor(m(21.0, 22.0, 20.0), 20.0, ceiling=90.0, margin=5.0) == REVERSED
     # nothing carries it (ceiling at chance): not informative
-    assert beats_floor(Measured(21.0, 1.0), 20.0, ceiling=22.0, margin=5.0) == UNINFORMATIVE
-    assert beats_floor(Measured(60.0, 3.0), 20.0, ceiling=90.0, margin=5.0) == HOLDS
-    assert beats_floor(Measured(float("nan")), 20.0, margin=5.0) == UNMEASURED
+    assert beats_floor(m(21.0, 22.0), 20.0, ceiling=22.0, margin=5.0) == UNINFORMATIVE
+    assert beats_floor(m(60.0, 55.0, 58.0), 20.0, ceiling=90.0, margin=5.0) == HOLDS
+    assert beats_floor(m(60.0, 22.0), 20.0, ceiling=90.0, margin=5.0) == TIE  # one seed learned, one did not
+    assert beats_floor(m(), 20.0, margin=5.0) == UNMEASURED
+
+
+def test_one_verdict_for_several_pairs_reports_the_worst():
+    assert overall([HOLDS, HOLDS]) == HOLDS
+    assert overall([HOLDS, TIE]) == TIE
+    assert overall([HOLDS, UNINFORMATIVE, REVERSED]) == REVERSED

@@ -23,7 +23,7 @@ VARIANT_NAMES = ("vjvcr", "vjvcr_dec", "gen_vc", "gen", "supervised")  # vjvcr.r
 # the steps, in notebook order, and the extra ones (python -m vjvcr step NAME)
 STEP_NAMES = ("data", "pretrain", "probing", "svd", "reconstructions", "latent", "cater")
 EXTRA_STEPS = ("clevrer", "sweep", "study")
-TRAINING_STEPS = ("pretrain", "clevrer", "latent", "cater", "study", "sweep")  # vjvcr.plans.STEP_RUNS
+TRAINING_STEPS = ("pretrain", "clevrer", "reconstructions", "latent", "cater", "study", "sweep")  # plans.STEP_RUNS
 
 
 class OneLineParser(argparse.ArgumentParser):

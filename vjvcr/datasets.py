@@ -67,7 +67,8 @@ class MovingMNISTSet:
         d = self.data
         return dict(num_frames=d.num_frames, size=d.size, digit_size=d.digit_size, num_input=d.num_input,
                     speed_range=d.speed_range, seed=0, split=self.split, stochastic=self.stochastic,
-                    num_digits=1 if self.stochastic else d.num_digits)
+                    num_digits=1 if self.stochastic else d.num_digits, distractor=d.distractor,
+                    **({"switch_mode": d.switch} if self.stochastic else {}))
 
     def path(self, data_dir: Path) -> Path:
         return mmnist.cache_path(data_dir, self.num_clips, digits(data_dir), **self.generator_args())
@@ -89,7 +90,9 @@ class MovingMNISTSet:
             return mm.frames, None
         if label == "speed":
             return mm.frames, standardised(mm.mean_speed)
-        raise ValueError(f"MovingMNIST has no label {label!r} for training; valid: speed")
+        if label == "switch" and mm.switch is not None:
+            return mm.frames, mm.switch.astype(np.float32)
+        raise ValueError(f"this MovingMNIST split has no label {label!r} for training (speed; switch when stochastic)")
 
 
 def movingmnist(ctx, split: str, *, stochastic: bool = False) -> mmnist.MovingMNIST:
@@ -102,6 +105,7 @@ def movingmnist(ctx, split: str, *, stochastic: bool = False) -> mmnist.MovingMN
 SPLITS = {"clevrer": ("train", "validation"), "cater": ("train", "val")}
 _MARKER = {"clevrer": "video_train", "cater": "lists/actions_present"}
 TWIN_VERSION = 2  # 2: encoded from frames with zeroed line padding (byte-reproducible)
+# (the clip caches' version 3: several CLEVRER windows per video, CATER labels of the target frames)
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,9 @@ class ClipSet:
     name: str  # "clevrer" or "cater"
     split: str
     cfg: VideoDataConfig
+    # the videos a run trains on: all, or the first or second half (CLEVRER's supervised ceiling trains on
+    # the first half; the probes are fitted on the second, so no probe sees features fitted to its labels)
+    part: str = "all"
 
     def real_root(self, data_dir: Path) -> Path | None:
         root = Path(data_dir) / self.name
@@ -138,14 +145,24 @@ class ClipSet:
         return dict(kind="real", files=config_hash(files))
 
     def path(self, data_dir: Path) -> Path:
-        key = config_hash(dict(source=self.source_id(data_dir), split=self.split, clip=self.cfg.__dict__, version=2))
+        key = config_hash(dict(source=self.source_id(data_dir), split=self.split, clip=self.cfg.__dict__, version=3))
         return Path(data_dir) / "clips" / f"{self.name}_{self.split}_{key}.npz"
 
     def id(self, data_dir: Path) -> str:
-        return self.path(data_dir).stem
+        return self.path(data_dir).stem + ("" if self.part == "all" else f"-{self.part}")
+
+    def rows(self, clips) -> np.ndarray:
+        """The clips of this part: all, or those of the first or second half of the videos."""
+        videos = clips.video_ids if hasattr(clips, "video_ids") else clips.clip_video
+        if self.part == "all":
+            return np.arange(len(clips))
+        order = np.unique(videos)
+        first = set(order[:len(order) // 2].tolist())
+        keep = np.array([v in first for v in videos]) == (self.part == "first_half")
+        return np.flatnonzero(keep)
 
     def load(self, data_dir: Path):
-        """The decoded clips (ClevrerClips or CaterClips), from the cache or the videos."""
+        """The decoded clips (ClevrerClips or CaterClips) of the whole split, from the cache or the videos."""
         path = self.path(data_dir)
         if path in _LOADED:
             return _LOADED[path]
@@ -168,11 +185,12 @@ class ClipSet:
         limit = v.num_train if self.split == "train" else v.num_test
         if self.name == "clevrer":
             ds = clevrer.ClevrerDataset(root, self.split, size=v.size, num_frames=v.num_frames, stride=v.stride,
-                                        start=v.start, max_videos=limit, progress=True)
+                                        start=v.start, clips_per_video=v.clips_per_video, num_input=v.num_input,
+                                        max_videos=limit, progress=True)
         else:
             ds = cater.CaterDataset(root, self.split, "actions_present", size=v.size, num_frames=v.num_frames,
-                                    stride=v.stride, clips_per_video=v.clips_per_video, max_videos=limit,
-                                    progress=True)
+                                    stride=v.stride, clips_per_video=v.clips_per_video, num_input=v.num_input,
+                                    max_videos=limit, progress=True)
         ds.clips.meta.update(source=kind, root=str(Path(root).relative_to(data_dir)) if kind == "twin" else "real")
         return ds.clips
 
@@ -195,10 +213,12 @@ class ClipSet:
 
     def arrays(self, data_dir: Path, label: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         clips = self.load(data_dir)
+        rows = self.rows(clips)
+        frames = clips.frames if self.part == "all" else clips.frames[rows]
         if label is None:
-            return clips.frames, None
+            return frames, None
         if label == "speed" and self.name == "clevrer":
-            return clips.frames, standardised(clips.speed)
+            return frames, standardised(clips.speed[rows])
         raise ValueError(f"{self.name} has no label {label!r} for training")
 
 

@@ -47,13 +47,33 @@ def one_hot(index: torch.Tensor, k: int) -> torch.Tensor:
     return F.one_hot(index, k).float()
 
 
+def head_energies(model, cfg: RunConfig, h_x, h_y, y) -> torch.Tensor:
+    """E(x, y, z = head k) for every head k [B, K], one head at a time (what training with every head needs)."""
+    k = model.predictor.num_heads
+    return torch.stack([sample_energy(model, cfg, h_x, h_y, y,
+                                      one_hot(torch.full((h_x.shape[0],), j, device=h_x.device), k))
+                        for j in range(k)], dim=1)
+
+
 @torch.no_grad()
 def infer_discrete(model, cfg: RunConfig, h_x, h_y, y) -> tuple[torch.Tensor, torch.Tensor]:
-    """z* (one-hot [B, K]) and the energies of every head [B, K]."""
-    k = model.predictor.num_heads
-    energies = torch.stack([sample_energy(model, cfg, h_x, h_y, y,
-                                          one_hot(torch.full((h_x.shape[0],), j, device=h_x.device), k))
-                            for j in range(k)], dim=1)
+    """z* (one-hot [B, K]) and the energies of every head [B, K].
+
+    In eval mode (inference) the K heads go through the predictor and decoder as one batch of B x K:
+    with batch norm's running statistics each sample's energy is what it is head by head, in one pass.
+    """
+    variant, b, k = get_variant(cfg.variant), h_x.shape[0], model.predictor.num_heads
+    if model.training:
+        energies = head_energies(model, cfg, h_x, h_y, y)
+    else:
+        pred = model.predictor(h_x)  # every head: [B, K, T_y, d]
+        energies = h_x.new_zeros(b, k)
+        if variant.latent_pred:
+            energies = energies + (pred - h_y[:, None]).pow(2).flatten(2).mean(2)
+        if model.decoder is not None and variant.pixel == "train":
+            w = cfg.train.pix_weight if variant.latent_pred else 1.0
+            frames = model.decoder(pred.flatten(0, 1)).reshape(b, k, *y.shape[1:])
+            energies = energies + w * (frames - y[:, None]).pow(2).flatten(2).mean(2)
     return one_hot(energies.argmin(1), k), energies
 
 

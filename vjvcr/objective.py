@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .latent import infer_discrete, infer_sparse, one_hot, sample_energy
+from .latent import head_energies, infer_discrete, infer_sparse, one_hot, sample_energy
 from .losses import anti_collapse, energy, target_states
 from .runconfig import RunConfig, get_variant
 
@@ -30,11 +30,17 @@ def objective_for(cfg: RunConfig) -> Callable:
 
 
 def supervised_loss(model, clip: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    """MSE between the label head's output on flattened h_x and the standardised label [B]."""
-    x, _ = model.split(clip)
+    """Speed: MSE between the head's output on flattened h_x and the standardised label [B].
+    Switch: cross-entropy of the head's 5 logits on flattened [h_x, h_y] against the switch [B]."""
+    x, y = model.split(clip)
     h_x = model.encoder(x)
-    loss = F.mse_loss(model.label_head(h_x.flatten(1)).squeeze(1), label.float())
-    return loss, {"label_mse": loss.detach(), "h_x": h_x.detach()}
+    if model.label_head.out_features == 1:
+        loss = F.mse_loss(model.label_head(h_x.flatten(1)).squeeze(1), label.float())
+        return loss, {"label_mse": loss.detach(), "h_x": h_x.detach()}
+    logits = model.label_head(torch.cat([h_x, model.encoder(y)], dim=1).flatten(1))
+    loss = F.cross_entropy(logits, label.long())
+    return loss, {"label_ce": loss.detach(), "label_acc": (logits.argmax(1) == label.long()).float().mean(),
+                  "h_x": h_x.detach()}
 
 
 def latent_step(cfg: RunConfig) -> Callable:
@@ -52,8 +58,7 @@ def latent_step(cfg: RunConfig) -> Callable:
         h_y = target_states(model, y, cfg) if variant.latent_pred else None
         if opt.latent == "discrete" and opt.wta_epsilon > 0:
             k = model.predictor.num_heads
-            energies = torch.stack([sample_energy(model, cfg, h_x, h_y, y, one_hot(torch.full(
-                (h_x.shape[0],), j, device=h_x.device), k)) for j in range(k)], dim=1)
+            energies = head_energies(model, cfg, h_x, h_y, y)  # in training mode: head by head (batch norm)
             z = one_hot(energies.detach().argmin(1), k)
             weights = (1 - opt.wta_epsilon) * z + opt.wta_epsilon / (k - 1) * (1 - z)
             e = (weights * energies).sum(1).mean()

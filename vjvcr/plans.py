@@ -1,10 +1,12 @@
 """Every step's runs, declared once (``vjvcr.runs.grid``); whatever trains them reads them from here.
 
-    table1   the four Table-1 variants on MovingMNIST          (01_pretrain)
-    ceiling  the supervised ceiling beside them                 (01_pretrain)
-    clevrer  the Table-1 variants and the ceiling on CLEVRER    (01_pretrain)
-    latent   the latent-variable models of Table 2 / Fig. 3     (05_latent)
-    cater    the latent models of Fig. 2                        (06_cater_actions)
+    table1          the four Table-1 variants on MovingMNIST          (01_pretrain)
+    ceiling         the supervised ceiling beside them                 (01_pretrain)
+    clevrer         the Table-1 variants and the ceiling on CLEVRER    (01_pretrain)
+    reconstruction  Fig. 5's pair, trained longer                      (04_reconstructions)
+    latent          the latent-variable models of Table 2 / Fig. 3     (05_latent)
+    latent_ceiling  Table 2's supervised ceiling (the switch label)    (05_latent)
+    cater           the latent models of Fig. 2                        (06_cater_actions)
     study    the claim-1 study's ablations and scaling points   (07_claim1_study)
     sweep    the VC-weight sweep                                 (not part of run_all)
 
@@ -42,9 +44,23 @@ def ceiling(ctx: Context) -> list[Run]:
 
 
 def clevrer(ctx: Context) -> list[Run]:
+    """The Table-1 variants on every training clip; the supervised ceiling on the first half of the training
+    videos only (its speed probe is fitted on the second half, which no ceiling saw)."""
     p = ctx.profile
-    return grid(ctx, ClipSet("clevrer", "train", p.clevrer), (*CLEVRER_VARIANTS, "supervised"),
-                name="clevrer_{variant}_seed{seed}", model=p.video_model, train=p.video_train)
+    kw = dict(name="clevrer_{variant}_seed{seed}", model=p.video_model, train=p.video_train)
+    return (grid(ctx, ClipSet("clevrer", "train", p.clevrer), CLEVRER_VARIANTS, **kw)
+            + grid(ctx, ClipSet("clevrer", "train", p.clevrer, part="first_half"), ["supervised"], **kw))
+
+
+def reconstruction(ctx: Context) -> list[Run]:
+    """Fig. 5's pair, the generative model without VC and VJ-VCR with decoder, first seed, trained for
+    ``analysis.fig5_steps`` (none when 0: Fig. 5 then shows the Table-1 runs)."""
+    p, an = ctx.profile, ctx.profile.analysis
+    if not an.fig5_steps:
+        return []
+    train = replace(shorter(p.train, an.fig5_steps), batch_size=an.fig5_batch_size)
+    return grid(ctx, MovingMNISTSet(p.data, "train"), ["gen", "vjvcr_dec"], seeds=[min(ctx.run_seeds)],
+                name="fig5_{variant}_seed{seed}", train=train)
 
 
 def latent_options(ctx: Context) -> dict[str, Options]:
@@ -66,9 +82,18 @@ def latent(ctx: Context, *, with_baseline: bool = True) -> list[Run]:
             if (kind == "none" and (variant != "vjvcr" or not with_baseline)) or \
                     (variant == "gen" and kind not in (*lc.generative_latents, "none")):
                 continue
-            runs += grid(ctx, ds, [variant], name=f"latent_{{variant}}_{kind}_seed{{seed}}",
+            seeds = [min(ctx.run_seeds)] if kind == "none" else None  # the baseline is drawn for Fig. 3's first seed
+            runs += grid(ctx, ds, [variant], name=f"latent_{{variant}}_{kind}_seed{{seed}}", seeds=seeds,
                          data=replace(p.data, num_digits=1), train=shorter(p.train, lc.steps), options=options)
     return runs
+
+
+def latent_ceiling(ctx: Context) -> list[Run]:
+    """Table 2's supervised ceiling: the same encoder trained on the switch label itself (``vjvcr.supervised``)."""
+    p, lc = ctx.profile, ctx.profile.latent
+    return grid(ctx, MovingMNISTSet(p.data, "train", stochastic=True), ["supervised"],
+                name="latent_supervised_switch_seed{seed}", data=replace(p.data, num_digits=1),
+                train=shorter(p.train, lc.steps), options=Options(label="switch"))
 
 
 def cater(ctx: Context) -> list[Run]:
@@ -93,14 +118,24 @@ ABLATIONS = {
     "stopgrad": ("stop-gradient on h_y", dict(options=dict(target="stopgrad"))),
     "ema_teacher": ("EMA target encoder instead of VC (m = 0.99)",
                     dict(train=dict(var_weight=0.0, cov_weight=0.0), options=dict(target="ema", ema_decay=0.99))),
+    "sigreg": ("SIGReg instead of VC (LeJEPA's weight 0.05; 256 directions, 17 knots)",
+               dict(options=dict(regulariser="sigreg", sigreg_slices=256))),
 }
+# the models the scaling and slow-feature parts follow: name -> (variant, overrides of the reference)
+SCALING = {"vjvcr": ("vjvcr", {}), "vc_batch_time": ("vjvcr", ABLATIONS["vc_batch_time"][1]),
+           "gen": ("gen", {}), "ema_teacher": ("vjvcr", ABLATIONS["ema_teacher"][1]),
+           "sigreg": ("vjvcr", ABLATIONS["sigreg"][1])}
+SLOW_FEATURE_MODELS = ("vjvcr", "ema_teacher", "sigreg", "gen")
+DISTRACTORS = ("static_noise", "dynamic_noise")
 
 
-def _setting(ctx: Context, variant: str, name: str, overrides: dict, steps: int | None = None) -> list[Run]:
+def _setting(ctx: Context, variant: str, name: str, overrides: dict, steps: int | None = None,
+             distractor: str = "none") -> list[Run]:
     """The runs of one study setting; where it equals a Table-1 run, that run itself (shared, not retrained)."""
     p = ctx.profile
     train = replace(p.train, **overrides.get("train", {}))
-    runs = grid(ctx, MovingMNISTSet(p.data, "train"), [variant], name=f"{name}_seed{{seed}}",
+    data = replace(p.data, distractor=distractor)
+    runs = grid(ctx, MovingMNISTSet(data, "train"), [variant], name=f"{name}_seed{{seed}}", data=data,
                 model=replace(p.model, **overrides.get("model", {})),
                 train=shorter(train, steps) if steps is not None else train,
                 options=Options(**overrides.get("options", {})), parent=ctx.runs_dir / "study")
@@ -114,17 +149,20 @@ def ablations(ctx: Context) -> dict[str, list[Run]]:
 
 
 def scaling(ctx: Context) -> dict[tuple[str, int], list[Run]]:
-    """(model, steps) -> runs: VJ-VCR, the generative model and the EMA teacher at every step count."""
-    out = {}
-    for steps in ctx.profile.study.scaling_steps:
-        out[("vjvcr", steps)] = _setting(ctx, "vjvcr", f"scaling_vjvcr_{steps}", {}, steps)
-        out[("gen", steps)] = _setting(ctx, "gen", f"scaling_gen_{steps}", {}, steps)
-        out[("ema_teacher", steps)] = _setting(ctx, "vjvcr", f"ema_teacher_{steps}", ABLATIONS["ema_teacher"][1], steps)
-    return out
+    """(model, steps) -> runs of every ``SCALING`` model at every step count of the profile's study."""
+    return {(name, steps): _setting(ctx, variant, f"scaling_{name}_{steps}", overrides, steps)
+            for steps in ctx.profile.study.scaling_steps for name, (variant, overrides) in SCALING.items()}
+
+
+def slow_features(ctx: Context) -> dict[tuple[str, str], list[Run]]:
+    """(model, distractor) -> runs on MovingMNIST with a noise distractor fixed over the clip or new every frame."""
+    return {(name, kind): _setting(ctx, SCALING[name][0], f"{kind}_{name}", SCALING[name][1], distractor=kind)
+            for kind in DISTRACTORS for name in SLOW_FEATURE_MODELS}
 
 
 def study(ctx: Context) -> list[Run]:
-    return unique([r for runs in (*ablations(ctx).values(), *scaling(ctx).values()) for r in runs])
+    parts = (ablations(ctx), scaling(ctx), slow_features(ctx))
+    return unique([r for part in parts for runs in part.values() for r in runs])
 
 
 # ----------------------------------------------------------------------------- the VC-weight sweep
@@ -149,10 +187,11 @@ def sweep(ctx: Context, seed: int = 0) -> list[Run]:
 
 # ----------------------------------------------------------------------------- what each step trains
 
-PLANS = {"table1": table1, "ceiling": ceiling, "clevrer": clevrer, "latent": latent, "cater": cater,
-         "study": study, "sweep": sweep}
-STEP_RUNS = {"pretrain": ("table1", "ceiling", "clevrer"), "latent": ("latent",), "cater": ("cater",),
-             "clevrer": ("clevrer",), "study": ("table1", "ceiling", "study"), "sweep": ("sweep",)}
+PLANS = {"table1": table1, "ceiling": ceiling, "clevrer": clevrer, "reconstruction": reconstruction,
+         "latent": latent, "latent_ceiling": latent_ceiling, "cater": cater, "study": study, "sweep": sweep}
+STEP_RUNS = {"pretrain": ("table1", "ceiling", "clevrer"), "reconstructions": ("reconstruction",),
+             "latent": ("latent", "latent_ceiling"), "cater": ("cater",), "clevrer": ("clevrer",),
+             "study": ("table1", "ceiling", "study"), "sweep": ("sweep",)}
 VIDEO_PLANS = ("clevrer", "cater")
 
 

@@ -65,7 +65,7 @@ MODEL_ORDER = ["vjvcr", "vjvcr_dec", "gen_vc", "gen", "supervised", "random"]
 FEATURE_LABELS = {"h_x": "h_x (input states)", "pred": "predicted states", "h_y": "h_y (target states)"}
 MODEL_LABELS = {"vjvcr": "VJ-VCR without decoder", "vjvcr_dec": "VJ-VCR with decoder",
                 "gen_vc": "Generative with VC", "gen": "Generative without VC", "random": "Random encoder (floor)",
-                "supervised": "Supervised ceiling"}
+                "supervised": "Supervised ceiling", "oracle": "Oracle (what the input frames allow)"}
 
 
 def _labelled(df: pd.DataFrame, column: str = "model") -> tuple[pd.DataFrame, list]:
@@ -151,7 +151,7 @@ def fig4_svd(spectra: pd.DataFrame):
 
 
 def fig5_reconstructions(clips: np.ndarray, recons: dict, psnr_by_model: dict, *, num_input: int = 3,
-                         num_clips: int = 3, models=("gen", "vjvcr_dec")):
+                         num_clips: int = 3, models=("gen", "vjvcr_dec"), note: str = ""):
     """Fig. 5: ground truth rows alternating with each model's decoded predictions."""
     models = [m for m in models if m in recons]
     t_len = clips.shape[1]
@@ -173,8 +173,8 @@ def fig5_reconstructions(clips: np.ndarray, recons: dict, psnr_by_model: dict, *
                     s.set_visible(False)
             axes[base + r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
     floors = [f"{FLOOR_LABELS[f]} {psnr_by_model[f]:.1f} dB" for f in FLOOR_LABELS if f in psnr_by_model]
-    title = (f"Fig. 5: {num_input} input frames, then predicted frames. PSNR (mean over test clips and seeds): "
-             + ", ".join(f"{MODEL_LABELS[m]} {psnr_by_model[m]:.1f} dB" for m in models)
+    title = (f"Fig. 5: {num_input} input frames, then predicted frames{f' ({note})' if note else ''}. PSNR (mean over "
+             "test clips): " + ", ".join(f"{MODEL_LABELS[m]} {psnr_by_model[m]:.1f} dB" for m in models)
              + ("; floors: " + ", ".join(floors) if floors else ""))
     fig.suptitle(title, fontsize=8)
     fig.tight_layout()
@@ -184,7 +184,7 @@ def fig5_reconstructions(clips: np.ndarray, recons: dict, psnr_by_model: dict, *
 FLOOR_LABELS = {"black": "all-black frames", "copy_last": "last input frame repeated"}
 
 
-def psnr_per_step(per_step: pd.DataFrame):
+def psnr_per_step(per_step: pd.DataFrame, note: str = ""):
     """PSNR of each target step (1 = the frame right after the inputs), per model, beside the two floors."""
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     models, order = _labelled(per_step[per_step["model"].isin(MODEL_LABELS)])
@@ -198,7 +198,8 @@ def psnr_per_step(per_step: pd.DataFrame):
     ax.set_xlabel("target step (frames after the last input frame)")
     ax.set_ylabel("PSNR (dB), mean over test clips")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
-    ax.set_title("PSNR per predicted frame (line: mean over seeds, band: min-max)", fontsize=9)
+    ax.set_title("PSNR per predicted frame (line: mean over seeds, band: min-max)" + (f"\n{note}" if note else ""),
+                 fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -254,7 +255,8 @@ def sample_video_clips(frames: np.ndarray, *, num_input: int, title: str = ""):
 
 
 CATER_LABELS = {"vjvcr": "VJ-VCR z*", "gen": "Generative z*", "random": "random z",
-                "vjvcr_h": "ceiling:\nVJ-VCR [h_x, h_y]", "gen_h": "ceiling:\ngenerative [h_x, h_y]"}
+                "vjvcr_h": "ceiling:\nVJ-VCR [h_x, h_y]", "gen_h": "ceiling:\ngenerative [h_x, h_y]",
+                "oracle": "oracle:\nscene annotations"}
 
 
 def fig2_cater(per_seed: pd.DataFrame, agg: pd.DataFrame, *, source: str = "twin"):

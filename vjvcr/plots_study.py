@@ -7,7 +7,7 @@ import seaborn as sns
 
 from .plots import MODEL_LABELS
 
-STUDY_LABELS = {**MODEL_LABELS, "ema_teacher": "EMA teacher (no VC)"}
+STUDY_LABELS = {**MODEL_LABELS, "ema_teacher": "EMA teacher (no VC)", "sigreg": "VJ-VCR with SIGReg"}
 LABEL_TITLES = {"speed": "mean speed (R$^2$)", "position": "position in every frame (R$^2$)",
                 "direction": "direction of motion (R$^2$ of cos, sin)", "digit": "digit identity (accuracy %)"}
 
@@ -54,33 +54,52 @@ def ablations_figure(df: pd.DataFrame):
     return fig
 
 
-def scaling_figure(df: pd.DataFrame, features=("h_x", "h_y")):
-    """Speed R^2 against training FLOPs per model (left) and the gap VJ-VCR minus generative (right)."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    cpu, gpu = df[~df["source"].str.startswith("H200")], df[df["source"].str.startswith("H200")]
-    sub = cpu[cpu["feature"].isin(features)].copy()
-    sub["curve"] = sub["setting"].map(STUDY_LABELS).fillna(sub["setting"]) + " / " + sub["feature"]
-    sns.lineplot(sub, x="flops", y="r2", hue="curve", marker="o", errorbar=("pi", 100), ax=axes[0])
-    axes[0].set_xscale("log")
-    axes[0].set_xlabel("training compute (FLOPs: steps x FLOPs per step)")
-    axes[0].set_ylabel("speed probe R$^2$ (test)")
-    axes[0].legend(fontsize=6)
-    for feature, color in zip(features, ("tab:blue", "tab:orange")):
-        for data, marker, where in ((cpu, "o", "CPU (this profile)"), (gpu, "*", "H200, paper profile")):
-            piv = data[data["feature"] == feature].pivot_table(index=["steps", "seed"], columns="setting",
-                                                               values=["r2", "flops"])
-            if not len(piv) or ("r2", "vjvcr") not in piv or ("r2", "gen") not in piv:
+SCALING_LABELS = {"vjvcr": "VJ-VCR (VC per time step)", "vc_batch_time": "VJ-VCR, VC over batch x time",
+                  "gen": "generative (no VC)", "ema_teacher": "EMA teacher (no VC)", "sigreg": "VJ-VCR with SIGReg"}
+
+
+def scaling_figure(df: pd.DataFrame, references: dict, features=("h_x", "pred", "h_y")):
+    """Speed R^2 against training FLOPs, one panel per probed state: each model's seeds (dots) and mean (line),
+    the supervised ceiling and the input-resolution oracle as horizontal lines."""
+    fig, axes = plt.subplots(1, len(features), figsize=(5 * len(features), 4.2), sharey=True, squeeze=False)
+    done = df[df["reached"] == df["steps"]]
+    for ax, feature in zip(axes[0], features):
+        sub = done[done["feature"] == feature]
+        for k, (name, label) in enumerate(SCALING_LABELS.items()):
+            m = sub[sub["model"] == name]
+            if not len(m):
                 continue
-            gap = (piv[("r2", "vjvcr")] - piv[("r2", "gen")]).groupby(level="steps")
-            x = piv[("flops", "vjvcr")].groupby(level="steps").mean()
-            axes[1].errorbar(x, gap.mean(), yerr=gap.std(ddof=0).fillna(0), marker=marker, color=color, ls="-",
-                             ms=9 if marker == "*" else 5, label=f"{feature}, {where}")
-    axes[1].axhline(0, color="0.3", lw=1)
-    axes[1].set_xscale("log")
-    axes[1].set_xlabel("training compute of VJ-VCR (FLOPs)")
-    axes[1].set_ylabel("R$^2$ gap: VJ-VCR minus generative (no VC)")
-    axes[1].legend(fontsize=7)
-    axes[1].set_title("above 0: the paper's ordering (mean ± std over seeds)", fontsize=9)
-    fig.suptitle("Claim 1 against compute", fontsize=9)
+            color = f"C{k}"
+            ax.scatter(m["flops"], m["r2"], s=10, color=color, alpha=0.6)
+            mean = m.groupby("steps")[["flops", "r2"]].mean()
+            ax.plot(mean["flops"], mean["r2"], "-o", ms=3, color=color, label=label)
+        for (name, value), style in zip(references.items(), ("--", ":")):
+            ax.axhline(value, ls=style, color="0.3", lw=1, label=f"{name} ({value:.2f})")
+        ax.set_xscale("log")
+        ax.set_xlabel("training compute (FLOPs: steps reached x FLOPs per step)")
+        ax.set_title(f"probed: {feature}", fontsize=9)
+    axes[0, 0].set_ylabel("speed probe R$^2$ (test clips)")
+    axes[0, -1].legend(fontsize=6, loc="lower right")
+    fig.suptitle("Claim 1 against compute (dots: seeds; lines: means; runs that reached their planned steps)",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def distractor_figure(df: pd.DataFrame):
+    """Speed and position R^2 on h_x of each model with a fixed (static) or changing (dynamic) noise distractor."""
+    labels = [lab for lab in ("speed", "position") if lab in set(df["label"])]
+    fig, axes = plt.subplots(1, len(labels), figsize=(5.5 * len(labels), 3.6), squeeze=False)
+    sub = df[df["feature"] == "h_x"].copy()
+    sub["model"] = sub["model"].map(SCALING_LABELS).fillna(sub["model"])
+    for ax, label in zip(axes[0], labels):
+        part = sub[sub["label"] == label]
+        sns.barplot(part, x="model", y="value", hue="distractor", errorbar=None, ax=ax, alpha=0.8)
+        sns.stripplot(part, x="model", y="value", hue="distractor", dodge=True, color="k", size=3, ax=ax, legend=False)
+        ax.set_xlabel("")
+        ax.set_ylabel(f"{label} probe R$^2$ on h_x (test)")
+        ax.tick_params(axis="x", labelsize=7, rotation=15)
+        ax.legend(fontsize=7, title="distractor")
+    fig.suptitle("The slow-feature test: noise fixed over the clip (static) or new every frame (dynamic)", fontsize=9)
     fig.tight_layout()
     return fig

@@ -165,7 +165,7 @@ def build_model(cfg: RunConfig) -> torch.nn.Module:
     if opt.target == "ema":  # the EMA teacher of the claim-1 study
         add_ema_target(model, opt.ema_decay)
     if variant.name == "supervised":
-        add_label_head(model)
+        add_label_head(model, opt.label, cfg.data.num_frames)
     if opt.regulariser == "sigreg":  # counts SIGReg's draws of random directions, so that a resumed run redraws them
         model.register_buffer("sigreg_draws", torch.zeros((), dtype=torch.long))
     return model

@@ -83,6 +83,13 @@ class TrainingStep:
             return out
 
 
+def optimizer(model: torch.nn.Module, tc: TrainConfig, dev: torch.device) -> torch.optim.AdamW:
+    """AdamW: fused into one kernel on a GPU; on a CPU the multi-tensor (foreach) update, 8% faster a step
+    for the quick VJ-VCR than one tensor at a time (benchmarks/NOTES.md)."""
+    cuda = dev.type == "cuda"
+    return torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay, fused=cuda, foreach=not cuda)
+
+
 def lr_at(step: int, tc: TrainConfig) -> float:
     """Linear warm-up, then cosine decay to 10% of the peak rate."""
     if step < tc.warmup_steps:
@@ -152,8 +159,7 @@ class Loop:
                                                                    indent=1))
         self.dev = pick_device(device)
         self.model = build_model(cfg).to(self.dev)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay,
-                                     fused=self.dev.type == "cuda")  # one kernel for the whole update on a GPU
+        self.opt = optimizer(self.model, tc, self.dev)
         self.step, self.seconds, self.resumed = 0, 0.0, None
         self.resume()
 

@@ -12,7 +12,9 @@ A list line is ``<video name> <id>,<id>,...``. ``movements`` maps an object inst
 ``_pick_place``, ``_rotate``, ``_contain`` (and ``_no_op``, which labels nothing).
 
 **Task 1** (``actions_present``): class = (shape, motion) from ``TASK1_CLASSES``; on when any
-object of that shape did that motion anywhere in the video.
+object of that shape did that motion anywhere in the video (the list files). For a clip, Fig. 2 of
+the paper predicts "the aggregated set of actions in the target frames": ``window_labels`` turns the
+scene's movements into the labels of a clip's target frames (``CaterClips.clip_labels``).
 **Task 2** (``actions_order_uniq``): for every ordered pair of distinct movements (A, B) in
 the video, the triple (class(A), class(B), relation) with relation ``before`` (A ends before
 B starts), ``after`` (A starts after B ends) or ``during`` (they overlap). A triple and its
@@ -22,6 +24,8 @@ triples; real list files carry CATER's own ids and the loader only reads them.
 """
 from __future__ import annotations
 
+import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,14 +139,32 @@ def read_list(path: str | Path) -> list[tuple[str, list[int]]]:
 
 # ----------------------------------------------------------------------------- the loader
 
+def window_labels(events: list, first: int, last: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(multi-hot [K], coverage [K]) of the actions whose time span overlaps frames first..last (inclusive).
+
+    The paper's Fig. 2 predicts "the aggregated set of actions in the target frames": class c is on
+    when a movement of class c overlaps the target frames; its coverage is the largest fraction of
+    those frames one such movement spans (the oracle's feature).
+    """
+    hot, cover = np.zeros(num_classes, np.uint8), np.zeros(num_classes, np.float32)
+    for c, start, end in events:
+        overlap = min(end, last) - max(start, first) + 1
+        if overlap > 0:
+            hot[c] = 1
+            cover[c] = max(cover[c], overlap / (last - first + 1))
+    return hot, cover
+
+
 @dataclass
 class CaterClips:
-    """Decoded clips (several per video) and each video's multi-hot labels."""
+    """Decoded clips (several per video), each video's multi-hot labels, and each clip's target-frame labels."""
 
     frames: np.ndarray  # uint8 [N_clips, T, size, size, 3]
     clip_video: np.ndarray  # int [N_clips]: row of ``labels`` the clip belongs to
-    labels: np.ndarray  # uint8 [N_videos, num_classes]
+    labels: np.ndarray  # uint8 [N_videos, num_classes]: the whole video's actions (CATER's list files)
     names: np.ndarray  # str [N_videos]
+    clip_labels: np.ndarray  # uint8 [N_clips, num_classes]: the actions overlapping the clip's target frames
+    clip_coverage: np.ndarray  # float [N_clips, num_classes]: how much of the target frames each covers
     skipped: list = field(default_factory=list)
     meta: dict = field(default_factory=dict)
 
@@ -160,7 +182,7 @@ class CaterDataset:
     """
 
     def __init__(self, root: str | Path, split: str = "train", task: str = "actions_present", *,
-                 size: int = 64, num_frames: int = 8, stride: int = 3, clips_per_video: int = 3,
+                 size: int = 64, num_frames: int = 8, stride: int = 3, clips_per_video: int = 3, num_input: int = 4,
                  video_frames: int | None = None, max_videos: int | None = None, progress: bool = False):
         if task not in TASKS:
             raise ValueError(f"unknown CATER task {task!r}; valid: {', '.join(TASKS)}")
@@ -172,8 +194,12 @@ class CaterDataset:
                 f"and unpack videos/ and lists/ into {root} (or generate the twin with vjvcr.data.cater_twin.generate_cater)")
         entries = read_list(lst)[:max_videos]
         span = stride * (num_frames - 1) + 1
-        frames, clip_video, labels, names, skipped = [], [], [], [], []
+        frames, clip_video, labels, names, skipped, clip_labels, coverage = [], [], [], [], [], [], []
         k = TASKS[task]
+        scenes = root / "scenes"
+        if task == "actions_present" and not scenes.is_dir():
+            warnings.warn(f"{scenes} not found: each clip takes its whole video's labels, not those of its target "
+                          f"frames (put CATER's scenes/ folder there for the paper's task)")
         for name, ids in tqdm(entries, desc=f"CATER {split}", disable=not progress):
             vp = root / "videos" / (name if name.endswith(".avi") else name + ".avi")
             try:
@@ -194,15 +220,23 @@ class CaterDataset:
                 raise ValueError(f"{lst}: {name} has class ids {bad} outside 0..{k - 1} for task {task}")
             row = np.zeros(k, dtype=np.uint8)
             row[ids] = 1
+            scene = scenes / name.replace(".avi", ".json")
+            events = movement_events(json.loads(scene.read_text())) if scene.exists() and task == "actions_present" else None
+            for s0 in starts:
+                first, last = int(s0) + stride * num_input, int(s0) + stride * (num_frames - 1)
+                hot, cover = window_labels(events, first, last, k) if events is not None else (row, row.astype(np.float32))
+                clip_labels.append(hot)
+                coverage.append(cover)
             clip_video += [len(labels)] * clips_per_video
             labels.append(row)
             names.append(name)
             frames.append(clip)
         report_skipped(f"CATER {split}", skipped, total=len(entries), kept=len(frames), root=root)
         self.clips = CaterClips(np.concatenate(frames), np.array(clip_video), np.stack(labels), np.array(names),
-                                skipped, meta=dict(root=str(root), split=split, task=task, size=size,
-                                                   num_frames=num_frames, stride=stride,
-                                                   clips_per_video=clips_per_video))
+                                np.stack(clip_labels), np.stack(coverage), skipped,
+                                meta=dict(root=str(root), split=split, task=task, size=size, num_frames=num_frames,
+                                          stride=stride, clips_per_video=clips_per_video,
+                                          clip_labels="target frames" if scenes.is_dir() else "whole video"))
 
     @property
     def num_skipped(self) -> int:
@@ -213,7 +247,7 @@ class CaterDataset:
 
     def __getitem__(self, i):
         clip = torch.from_numpy(self.clips.frames[i]).permute(0, 3, 1, 2).float() / 255
-        return clip, torch.from_numpy(self.clips.labels[self.clips.clip_video[i]])
+        return clip, torch.from_numpy(self.clips.clip_labels[i])
 
 
 def _count_frames(path: Path) -> int:

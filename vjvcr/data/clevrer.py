@@ -101,8 +101,9 @@ class ClevrerClips:
     """Decoded clips and labels of one split (what the experiments use)."""
 
     frames: np.ndarray  # uint8 [N, T, size, size, 3]
-    speed: np.ndarray  # float [N]: location units per video frame
+    speed: np.ndarray  # float [N]: location units per video frame, over the clip's frames
     video_ids: np.ndarray  # int [N]
+    speed_input: np.ndarray  # float [N]: the same from the input frames alone (the oracle's feature)
     skipped: list = field(default_factory=list)  # (file, reason) of videos that could not be used
     meta: dict = field(default_factory=dict)
 
@@ -117,14 +118,16 @@ class ClevrerClips:
 class ClevrerDataset:
     """CLEVRER clips with speed labels, from the official layout (or the twin).
 
-    Each video gives one clip of ``num_frames`` frames taken every ``stride`` frames from
-    ``start``; frames are resized to ``size`` x ``size``. Videos without an annotation (the
-    test split) or that cannot be decoded are skipped with a warning and listed in ``skipped``.
-    ``dataset[i]`` is (clip float tensor [T, 3, size, size] in [0, 1], speed).
+    Each video gives ``clips_per_video`` clips (windows) of ``num_frames`` frames taken every ``stride``
+    frames, their first frames spread evenly from ``start`` to the last one that fits the video;
+    frames are resized to ``size`` x ``size``. Videos without an annotation (the test split) or that
+    cannot be decoded are skipped with a warning and listed in ``skipped``. ``dataset[i]`` is (clip
+    float tensor [T, 3, size, size] in [0, 1], speed).
     """
 
     def __init__(self, root: str | Path, split: str = "train", *, size: int = 64, num_frames: int = 15,
-                 stride: int = 4, start: int = 0, max_videos: int | None = None, progress: bool = False):
+                 stride: int = 4, start: int = 0, clips_per_video: int = 1, num_input: int = 4,
+                 max_videos: int | None = None, progress: bool = False):
         if split not in SPLIT_START:
             raise ValueError(f"unknown CLEVRER split {split!r}; valid: {', '.join(SPLIT_START)}")
         root = Path(root)
@@ -137,8 +140,8 @@ class ClevrerDataset:
         videos = sorted(folder.glob("video_*/video_*.mp4"))
         if max_videos is not None:
             videos = videos[:max_videos]
-        indices = [start + stride * k for k in range(num_frames)]
-        frames, speeds, ids, skipped = [], [], [], []
+        span = stride * (num_frames - 1)
+        frames, speeds, inputs, ids, skipped = [], [], [], [], []
         for vp in tqdm(videos, desc=f"CLEVRER {split}", disable=not progress):
             index = int(vp.stem.split("_")[1])
             ap = annotation_path(root, split, index)
@@ -146,18 +149,29 @@ class ClevrerDataset:
                 skipped.append((str(vp), "no annotation"))
                 continue
             try:
-                clip = read_frames(vp, indices=indices, size=size)
-                label = speed_labels(json.loads(ap.read_text()), indices)
-            except (VideoDecodeError, ValueError, json.JSONDecodeError) as err:
+                ann = json.loads(ap.read_text())
+                last = len(ann["motion_trajectory"]) - 1 - span  # the last first frame that fits
+                if last < start:
+                    raise ValueError(f"{len(ann['motion_trajectory'])} frames, fewer than one clip needs")
+                starts = np.linspace(start, last, clips_per_video).round().astype(int)
+                windows = [[int(s) + stride * k for k in range(num_frames)] for s in starts]
+                video = read_frames(vp, indices=sorted({f for w in windows for f in w}), size=size)
+                at = {f: i for i, f in enumerate(sorted({f for w in windows for f in w}))}
+                clips = [video[[at[f] for f in w]] for w in windows]
+                labels = [speed_labels(ann, w) for w in windows]
+                from_input = [speed_labels(ann, w[:num_input]) for w in windows]
+            except (VideoDecodeError, ValueError, KeyError, json.JSONDecodeError) as err:
                 skipped.append((str(vp), str(err)))
                 continue
-            frames.append(clip)
-            speeds.append(label)
-            ids.append(index)
+            frames += clips
+            speeds += labels
+            inputs += from_input
+            ids += [index] * len(windows)
         report_skipped(f"CLEVRER {split}", skipped, total=len(videos), kept=len(frames), root=root)
-        self.clips = ClevrerClips(np.stack(frames), np.array(speeds), np.array(ids), skipped,
+        self.clips = ClevrerClips(np.stack(frames), np.array(speeds), np.array(ids), np.array(inputs), skipped,
                                   meta=dict(root=str(root), split=split, size=size, num_frames=num_frames,
-                                            stride=stride, start=start, speed_units="location units per frame"))
+                                            stride=stride, start=start, clips_per_video=clips_per_video,
+                                            speed_units="location units per frame"))
 
     @property
     def skipped(self) -> list:

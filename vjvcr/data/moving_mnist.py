@@ -15,10 +15,18 @@ Physics (all clips generated at once, vectorised over clips):
   frame, the velocity it would leave with).
 
 Stochastic mode (Table 2, Fig. 3): at the end of the ``num_input`` input frames the
-trajectory switches: the velocity that carries frame ``num_input - 1`` to frame
-``num_input`` is the old one rotated by ``switch * 72`` degrees (switch in 0..4: keep
-going, and four turns spread evenly round the circle); the speed is unchanged. The
-same switch applies to every digit of a clip (the paper's figures use one digit).
+trajectory switches (switch in 0..4, the same for every digit of a clip; the paper's figures use
+one digit); the speed is unchanged. With ``switch_mode="absolute"`` (the default) the velocity that
+carries frame ``num_input - 1`` to frame ``num_input`` points along one of 5 fixed headings,
+``switch * 72`` degrees (0 = along the columns, to the right); with ``"relative"`` it is the old
+velocity rotated by ``switch * 72`` degrees. (A relative switch depends on the incoming direction,
+which is random: even a supervised encoder stayed at chance on it, see the README's choices.)
+
+Distractors (the claim-1 study's slow-feature test): ``distractor="static_noise"`` lays one
+uniform noise image (values up to ``DISTRACTOR_LEVEL``) under every frame of a clip, the same for
+all of its frames; ``"dynamic_noise"`` draws a new one for every frame. Digits are composed over
+the noise with ``np.maximum``; the noise comes from its own random stream, so the digits, their
+trajectories and every label are those of the clip without a distractor.
 """
 from __future__ import annotations
 
@@ -37,6 +45,9 @@ from .digits import Digits, load_digits, split_pool
 
 NUM_SWITCHES = 5
 SWITCH_ANGLES_DEG = tuple(72.0 * k for k in range(NUM_SWITCHES))
+SWITCH_MODES = ("absolute", "relative")
+DISTRACTORS = ("none", "static_noise", "dynamic_noise")
+DISTRACTOR_LEVEL = 128  # the noise's largest grey value (digits reach 255)
 _SPLIT_CODE = {"train": 1, "test": 2}
 
 
@@ -86,12 +97,46 @@ def _rotate(v: np.ndarray, degrees: np.ndarray) -> np.ndarray:
     return np.stack([r * np.cos(th) - c * np.sin(th), r * np.sin(th) + c * np.cos(th)], axis=-1)
 
 
+def simulate(rng: np.random.Generator, n: int, *, num_digits: int, num_frames: int, lim: float,
+             speed: tuple[float, float], stochastic: bool = False, num_input: int = 3,
+             switch_mode: str = "absolute") -> dict:
+    """Trajectories of ``n`` clips (the physics of the module docstring), without drawing anything.
+
+    Returns positions_exact and velocities [n, T, k, 2], speeds [n, k] and switch [n] (or None).
+    """
+    k, smin, smax = num_digits, *speed
+    pos = rng.uniform(0, lim, size=(n, k, 2))
+    speeds = rng.uniform(smin, smax, size=(n, k))
+    angle = rng.uniform(0, 2 * np.pi, size=(n, k))
+    vel = speeds[..., None] * np.stack([np.sin(angle), np.cos(angle)], axis=-1)
+    switch = rng.integers(0, NUM_SWITCHES, size=n) if stochastic else None
+    positions_exact = np.empty((n, num_frames, k, 2))
+    velocities = np.empty((n, num_frames, k, 2))
+    for t in range(num_frames):
+        if stochastic and t == num_input - 1:
+            turn = np.deg2rad(np.asarray(SWITCH_ANGLES_DEG)[switch])
+            if switch_mode == "absolute":  # one of 5 fixed headings, the speed kept
+                vel = speeds[..., None] * np.stack([np.sin(turn), np.cos(turn)], axis=-1)[:, None]
+            else:
+                vel = _rotate(vel, np.rad2deg(turn))
+        positions_exact[:, t], velocities[:, t] = pos, vel
+        pos = pos + vel
+        low, high = pos < 0, pos > lim
+        pos = np.where(low, -pos, np.where(high, 2 * lim - pos, pos))
+        vel = np.where(low | high, -vel, vel)
+    return dict(positions_exact=positions_exact, velocities=velocities, speeds=speeds, switch=switch)
+
+
 def make_moving_mnist(num_clips: int, *, seed: int, num_frames: int = 15, size: int = 64,
                       num_digits: int = 2, stochastic: bool = False, split: str = "train",
                       digit_size: int | None = None, num_input: int = 3,
-                      speed_range: tuple[float, float] = (1.0, 5.0),
-                      digits: Digits | None = None, data_dir: str | Path = "data") -> MovingMNIST:
+                      speed_range: tuple[float, float] = (1.0, 5.0), switch_mode: str = "absolute",
+                      distractor: str = "none", digits: Digits | None = None,
+                      data_dir: str | Path = "data") -> MovingMNIST:
     """Generate ``num_clips`` MovingMNIST clips; the same arguments give identical output."""
+    if switch_mode not in SWITCH_MODES or distractor not in DISTRACTORS:
+        raise ValueError(f"switch_mode must be one of {SWITCH_MODES} and distractor one of {DISTRACTORS}; "
+                         f"got {switch_mode!r}, {distractor!r}")
     if split not in _SPLIT_CODE:
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
     digit_size = digit_size or int(round(28 * size / 64))
@@ -110,25 +155,13 @@ def make_moving_mnist(num_clips: int, *, seed: int, num_frames: int = 15, size: 
     rng = np.random.default_rng([seed, _SPLIT_CODE[split], int(stochastic)])
     n, t_len, k = num_clips, num_frames, num_digits
     ids = pool[rng.integers(0, len(pool), size=(n, k))]
-    pos = rng.uniform(0, lim, size=(n, k, 2))
-    speed = rng.uniform(smin, smax, size=(n, k))
-    angle = rng.uniform(0, 2 * np.pi, size=(n, k))
-    vel = speed[..., None] * np.stack([np.sin(angle), np.cos(angle)], axis=-1)
-    switch = rng.integers(0, NUM_SWITCHES, size=n) if stochastic else None
-
-    positions_exact = np.empty((n, t_len, k, 2))
-    velocities = np.empty((n, t_len, k, 2))
-    for t in range(t_len):
-        if stochastic and t == num_input - 1:
-            vel = _rotate(vel, np.asarray(SWITCH_ANGLES_DEG)[switch])
-        positions_exact[:, t], velocities[:, t] = pos, vel
-        pos = pos + vel
-        low, high = pos < 0, pos > lim
-        pos = np.where(low, -pos, np.where(high, 2 * lim - pos, pos))
-        vel = np.where(low | high, -vel, vel)
+    sim = simulate(rng, n, num_digits=k, num_frames=t_len, lim=lim, speed=(smin, smax), stochastic=stochastic,
+                   num_input=num_input, switch_mode=switch_mode)
+    positions_exact, velocities, speed, switch = (sim[key] for key in ("positions_exact", "velocities", "speeds",
+                                                                       "switch"))
     positions = np.rint(positions_exact)
 
-    frames = np.zeros((n, t_len, size, size), dtype=np.uint8)
+    frames = distractors(n, t_len, size, distractor, np.random.default_rng([seed, _SPLIT_CODE[split], 7]))
     digit_images = images[ids]  # [n, k, D, D]
     ar = np.arange(digit_size)
     chunk = max(1, 2_000_000 // (t_len * digit_size * digit_size))
@@ -147,11 +180,20 @@ def make_moving_mnist(num_clips: int, *, seed: int, num_frames: int = 15, size: 
     meta = dict(num_clips=num_clips, seed=seed, num_frames=num_frames, size=size,
                 num_digits=num_digits, stochastic=stochastic, split=split,
                 digit_size=digit_size, num_input=num_input, speed_range=list(speed_range),
-                digit_source=digits.source)
+                switch_mode=switch_mode if stochastic else None, distractor=distractor, digit_source=digits.source)
     return MovingMNIST(frames=frames, positions=positions, positions_exact=positions_exact,
                        velocities=velocities, speeds=speed, digits=digits.labels[ids],
                        digit_ids=ids, digit_images=digit_images, switch=switch,
                        source=digits.source, meta=meta)
+
+
+def distractors(n: int, t_len: int, size: int, kind: str, rng: np.random.Generator) -> np.ndarray:
+    """The canvas digits are drawn on: zeros, or uniform noise fixed over the clip or new every frame."""
+    if kind == "none":
+        return np.zeros((n, t_len, size, size), dtype=np.uint8)
+    shape = (n, 1 if kind == "static_noise" else t_len, size, size)
+    noise = rng.integers(0, DISTRACTOR_LEVEL + 1, size=shape, dtype=np.uint8)
+    return np.repeat(noise, t_len, axis=1) if kind == "static_noise" else noise
 
 
 # ----------------------------------------------------------------------------- caching

@@ -44,7 +44,9 @@ def _encode(tmp: Path, frames: np.ndarray, fps: int, codec: str) -> None:
             stream.options = {"q:v": "3"}  # near-lossless JPEG frames (CATER's AVIs are MJPEG)
         else:
             stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": "18", "preset": "veryfast"}
+            # one encoder thread: with several, x264 gave different bytes now and then (tests/test_reliability.py)
+            stream.options = {"crf": "18", "preset": "veryfast", "threads": "1"}
+            stream.codec_context.thread_count = 1
         for frame in frames:
             for packet in stream.encode(_padded_frame(frame, stream.pix_fmt)):
                 container.mux(packet)

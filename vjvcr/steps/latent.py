@@ -21,7 +21,8 @@ from ..models import clip_batches, to_float_frames
 from ..paper import TABLE2
 from ..probes import encode
 from ..runs import require_trained
-from ..tables import render_table2
+from ..claims import render_table2
+from ..oracles import switch_oracle
 from ..widgets import latent_explorer
 from .data import prepare_data
 
@@ -31,7 +32,7 @@ LATENT_NAMES = {"vjvcr": "vjvcr", "gen": "gen"}  # variant trained -> name in Ta
 
 def train_latent(ctx: Context) -> list[dict]:
     with ctx.phase("latent: training"):
-        return train_runs(ctx, plans.latent(ctx), desc=f"latent models ({ctx.profile.name})")
+        return train_runs(ctx, plans.latent(ctx) + plans.latent_ceiling(ctx), desc=f"latent models ({ctx.profile.name})")
 
 
 def classify(train_z, train_labels, test_z, test_labels, *, hidden: int = 0, seed: int = 0) -> float:
@@ -44,12 +45,35 @@ def classify(train_z, train_labels, test_z, test_labels, *, hidden: int = 0, see
     return 100.0 * float((clf.predict(test_z) == test_labels).mean())
 
 
+def states(model, frames, dev) -> np.ndarray:
+    """[h_x, h_y] of clips, flattened: the representation any z inferred from the clip could draw on."""
+    return np.concatenate(list(encode(model, frames, device=dev, features=("h_x", "h_y")).values()), 1)
+
+
+def run_ceilings(ctx: Context, tr, te, ntr: int, nte: int, dev) -> pd.DataFrame:
+    """Table 2's references: the oracle on the digit's true steps after the switch, and the supervised encoder
+    trained on the switch label, probed by the same MLP as each model's [h_x, h_y]: table2_ceilings.csv."""
+    rows = [dict(reference="oracle (true positions after the switch)", seed=np.nan,
+                 switch_acc=switch_oracle(tr, te, ctx.profile.data.num_input), digit_acc=np.nan)]
+    runs = plans.latent_ceiling(ctx)
+    train_runs(ctx, runs, desc="Table 2 ceiling (switch label)")
+    for run in runs:
+        model = load_model(run.folder, run.cfg, device=dev)
+        h_tr, h_te = states(model, tr.frames[:ntr], dev), states(model, te.frames[:nte], dev)
+        rows.append(dict(reference="supervised encoder (switch label), MLP on its [h_x, h_y]", seed=run.seed,
+                         switch_acc=classify(h_tr, tr.switch[:ntr], h_te, te.switch[:nte], hidden=256),
+                         digit_acc=classify(h_tr, tr.digits[:ntr, 0], h_te, te.digits[:nte, 0], hidden=256)))
+    df = pd.DataFrame(rows)
+    df.to_csv(ctx.out_dir / "table2_ceilings.csv", index=False, float_format="%.4f")
+    return df
+
+
 def run_latent_probes(ctx: Context):
     """Table 2: linear probes from z* to the switch and to the digit, per latent and model.
 
-    Beside each: the floor (the most frequent test class) and a ceiling: a one-hidden-layer MLP probe on
-    the model's own representation of the whole clip, [h_x, h_y] flattened (what is available, to a
-    small network like the model's predictor, to any z inferred from it).
+    Beside each: the floor (the most frequent test class), a one-hidden-layer MLP probe on the model's own
+    representation of the whole clip, [h_x, h_y] flattened (what is available to any z inferred from it),
+    and the references of ``run_ceilings`` (an oracle, a supervised encoder).
     """
     dev = str(pick_device(ctx.device))
     lc = ctx.profile.latent
@@ -62,10 +86,8 @@ def run_latent_probes(ctx: Context):
     for run in runs:
         cfg = run.cfg
         model = load_model(run.folder, cfg, device=dev)
-        h_tr, h_te = (np.concatenate(list(encode(model, s.frames[:n], device=dev, features=("h_x", "h_y")).values()), 1)
-                      for s, n in ((tr, ntr), (te, nte)))
-        # the switch is a rotation *between* the direction before and after: no linear function of
-        # [h_x, h_y] computes it, so the ceiling is a small MLP (what the model's own predictor could use)
+        h_tr, h_te = states(model, tr.frames[:ntr], dev), states(model, te.frames[:nte], dev)
+        # what any z inferred from this representation could carry, for a small network like the predictor
         ceiling = dict(switch_ceiling=classify(h_tr, tr.switch[:ntr], h_te, te.switch[:nte], hidden=256),
                        digit_ceiling=classify(h_tr, tr.digits[:ntr, 0], h_te, te.digits[:nte, 0], hidden=256))
         settings = [("discrete", 0.0)] if cfg.options.latent == "discrete" else []
@@ -86,8 +108,8 @@ def run_latent_probes(ctx: Context):
     per_seed.to_csv(ctx.out_dir / "table2_per_seed.csv", index=False, float_format="%.4f")
     agg = per_seed.groupby(["model", "latent"], sort=False).agg(
         seed_count=("seed", "count"), switch_acc_mean=("switch_acc", "mean"),
-        switch_acc_std=("switch_acc", lambda v: v.std(ddof=0)), digit_acc_mean=("digit_acc", "mean"),
-        digit_acc_std=("digit_acc", lambda v: v.std(ddof=0)), zero_fraction=("zero_fraction", "mean"),
+        switch_acc_std=("switch_acc", lambda v: v.std(ddof=1)), digit_acc_mean=("digit_acc", "mean"),
+        digit_acc_std=("digit_acc", lambda v: v.std(ddof=1)), zero_fraction=("zero_fraction", "mean"),
         switch_ceiling=("switch_ceiling", "mean"), digit_ceiling=("digit_ceiling", "mean")).reset_index()
     agg["paper_switch_acc"] = [TABLE2.get(l, {}).get("switch_acc") if m == "vjvcr" else None
                                for m, l in zip(agg["model"], agg["latent"])]
@@ -100,7 +122,8 @@ def run_latent_probes(ctx: Context):
             "zero_fraction", "paper_switch_acc", "paper_digit_acc", "switch_chance", "digit_chance",
             "switch_ceiling", "digit_ceiling"]
     agg[cols].to_csv(ctx.out_dir / "table2.csv", index=False, float_format="%.4f")
-    (ctx.out_dir / "table2.md").write_text(render_table2(agg[cols], ctx.profile.name))
+    run_ceilings(ctx, tr, te, ntr, nte, dev)
+    render_table2(ctx.out_dir)
     return agg[cols]
 
 

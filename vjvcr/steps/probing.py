@@ -8,6 +8,7 @@ from ..checkpoints import load_state, planned_snapshots
 from ..config import config_hash
 from ..context import Context
 from ..device import pick_device
+from ..oracles import speed_oracle
 from ..paper import TABLE1
 from ..plots import MODEL_LABELS
 from ..probes import calibrate_batchnorm, speed_probe
@@ -60,10 +61,14 @@ def probe_along_training(ctx: Context):
     return df
 
 
+def final_probes(probes):
+    """The speed probes at each run's last planned snapshot (one row per model, seed and feature)."""
+    return probes[probes["step"] == probes.groupby(["model", "seed"])["step"].transform("max")]
+
+
 def table1_movingmnist(ctx: Context, probes, feature: str = "h_x"):
-    """Final-step speed probe per model: mean and std over seeds, the paper's value beside it."""
-    last = probes[(probes["feature"] == feature)]
-    last = last[last["step"] == last.groupby(["model", "seed"])["step"].transform("max")]
+    """Final-step speed probe per model: mean and sample std (ddof = 1) over seeds, the paper's value beside it."""
+    last = final_probes(probes[probes["feature"] == feature])
     rows = []
     for model in [*VARIANTS, "supervised", "random"]:
         sub = last[last["model"] == model]
@@ -71,16 +76,29 @@ def table1_movingmnist(ctx: Context, probes, feature: str = "h_x"):
             continue
         rows.append(dict(model=model, label=MODEL_LABELS[model],
                          seed_count=len(sub), speed_mse_mean=sub["mse"].mean(),
-                         speed_mse_std=sub["mse"].std(ddof=0), speed_r2_mean=sub["r2"].mean(),
-                         speed_r2_std=sub["r2"].std(ddof=0),
+                         speed_mse_std=sub["mse"].std(ddof=1), speed_r2_mean=sub["r2"].mean(),
+                         speed_r2_std=sub["r2"].std(ddof=1),
                          paper_speed_mse=TABLE1.get(model, {}).get("mmnist_speed_mse")))
     return pd.DataFrame(rows)
+
+
+def write_speed_oracle(ctx: Context) -> dict:
+    """The input-resolution bound of the MovingMNIST speed probe (``vjvcr.oracles.speed_oracle``): speed_oracle.csv."""
+    sets = prepare_data(ctx, stochastic=False)
+    p = ctx.profile
+    res = speed_oracle(p.data, sets["train"], sets["test"], num_test=p.probe.num_test)  # the probes' test clips
+    pd.DataFrame([dict(model="oracle", seed=float("nan"), **res)]).to_csv(ctx.out_dir / "speed_oracle.csv", index=False,
+                                                                          float_format="%.4f")
+    return res
 
 
 def run_probing(ctx: Context):
     with ctx.phase("probing: MovingMNIST"):
         probes = probe_along_training(ctx)
     probes.to_csv(ctx.out_dir / "probe_vs_steps.csv", index=False)
+    final_probes(probes).drop(columns=["hash"]).to_csv(ctx.out_dir / "table1_movingmnist_per_seed.csv", index=False,
+                                                       float_format="%.4f")
+    write_speed_oracle(ctx)
     table = table1_movingmnist(ctx, probes)
     table.drop(columns=["label"]).to_csv(ctx.out_dir / "table1_movingmnist.csv", index=False, float_format="%.4f")
     by_feature = {f: table1_movingmnist(ctx, probes, f) for f in sorted(probes["feature"].unique())}

@@ -1,17 +1,19 @@
 """07_claim1_study: why claim 1 (speed is linearly decodable better from VJ-VCR) does or does not appear.
 
-Three parts, each a CSV and a figure in ``figures/study/`` (``python -m vjvcr.experiments study
---profile study``; not part of ``./run_all.sh``):
+Four parts, each a CSV and a figure in ``figures/study/`` (``python -m vjvcr step study --profile
+study``; not part of ``./run_all.sh``), and ``claim1_summary.md``, whose sentences are verdicts over seeds:
 
 * **encoding**: linear probes on h_x, the predicted states, h_y and their concatenation for mean
   speed, the digit's position in every frame, its direction of motion and its identity, for every
-  Table-1 variant, the random encoder, the supervised ceiling and the EMA teacher;
+  Table-1 variant, the random encoder, the supervised ceiling, the EMA teacher and SIGReg;
 * **ablations**: one open choice at a time against the profile's VJ-VCR (VC statistics over
-  batch x time, the VC weights, d against the batch, global pooling, a stop-gradient or an EMA
-  teacher on the target branch), speed probes on every feature;
-* **scaling**: the gap (VJ-VCR's speed R^2 minus the generative model's, same feature) against
-  training compute (steps x FLOPs per step), with the EMA teacher beside it, and the GPU points
-  of ``benchmarks/results`` where they exist.
+  batch x time, the VC weights, d against the batch, global pooling, a stop-gradient, an EMA
+  teacher or SIGReg instead of VC), speed probes on every feature;
+* **scaling**: speed R^2 of VJ-VCR, VJ-VCR with VC over batch x time, the generative model, the EMA
+  teacher and SIGReg against training compute (steps x FLOPs per step), up to 10,000 steps, beside
+  the supervised ceiling and the input-resolution oracle;
+* **slow features**: the same models on MovingMNIST with a noise distractor fixed over the clip or
+  new every frame (Sobal et al. 2022), speed and position probes.
 
 Every run is resumable and cached, so the study can be built up over several calls; the Table-1
 runs of the profile the study shares its settings with are reused, not retrained.
@@ -29,12 +31,16 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .. import plans
 from ..checkpoints import load_model
-from ..context import ROOT, Context
+from ..context import Context
 from ..launch import train_runs
 from ..objective import objective_for
-from ..plots_study import ablations_figure, encoding_figure, scaling_figure
+from ..checkpoints import reached_step
+from ..datasets import MovingMNISTSet
+from ..oracles import speed_oracle
+from ..plots_study import ablations_figure, distractor_figure, encoding_figure, scaling_figure
 from ..probes import encode, speed_probe
 from ..runconfig import build_model
+from ..study_summary import write_summary
 from .data import prepare_data
 from .latent import classify
 from .probing import random_encoder
@@ -88,8 +94,9 @@ def _models(ctx: Context):
         yield run.variant, run.seed, load_model(run.folder, run.cfg), ("h_x", "pred", "h_y")
     for run in plans.ceiling(ctx):  # its predictor is never trained
         yield "supervised", run.seed, load_model(run.folder, run.cfg), ("h_x", "h_y")
-    for run in plans.ablations(ctx)["ema_teacher"]:
-        yield "ema_teacher", run.seed, load_model(run.folder, run.cfg), ("h_x", "pred", "h_y")
+    for name in ("ema_teacher", "sigreg"):
+        for run in plans.ablations(ctx)[name]:
+            yield name, run.seed, load_model(run.folder, run.cfg), ("h_x", "pred", "h_y")
     for seed in ctx.run_seeds:
         yield "random", seed, random_encoder(ctx, seed, sets), ("h_x", "h_y")
 
@@ -141,43 +148,53 @@ def step_flops(cfg) -> int:
     return fc.get_total_flops()
 
 
-def gpu_points() -> list[dict]:
-    """The paper-profile GPU run in benchmarks/results (one seed, about 1,100 steps), as scaling points."""
-    res = ROOT / "benchmarks" / "results"
-    probes, bench = res / "h200_paper_seed0_65s" / "probe_vs_steps.csv", res / "h200_bench_paper.md"
-    if not probes.exists() or not bench.exists():
-        return []
-    gflop = {}
-    for line in bench.read_text().splitlines():
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) > 4 and cells[0] in ("vjvcr", "gen"):
-            gflop[cells[0]] = float(cells[4])
-    df = pd.read_csv(probes)
-    df = df[df["model"].isin(gflop)]
-    df = df[df["step"] == df.groupby("model")["step"].transform("max")]  # where each time-limited run stopped
-    steps = int(df[df["model"] == "vjvcr"]["step"].max())  # one point: the runs stopped within 1% of it
-    return [dict(setting=r.model, seed=r.seed, steps=steps, feature=r.feature, r2=r.r2,
-                 flops=r.step * gflop[r.model] * 1e9, source="H200, paper profile (benchmarks/results)")
-            for r in df.itertuples()]
+def references(ctx: Context, sets) -> dict:
+    """h_x speed R^2 of the supervised ceiling (mean over seeds) and the input-resolution oracle: the figures' lines."""
+    rows = _speed_rows(ctx, {"supervised": plans.ceiling(ctx)}, sets)
+    ceiling = float(np.mean([r["r2"] for r in rows if r["feature"] == "h_x"]))
+    return {"supervised ceiling (h_x)": ceiling,
+            "oracle: input resolution": speed_oracle(ctx.profile.data, sets["train"], sets["test"],
+                                                     num_test=ctx.profile.probe.num_test)["r2"]}
 
 
 def run_scaling(ctx: Context):
-    """The gap VJ-VCR minus generative (speed R^2, per feature) against training compute:
-    ``claim1_scaling.csv`` and ``fig_claim1_scaling.png``."""
+    """Speed R^2 (h_x, predicted states, h_y) of every scaling model against training compute, the supervised
+    ceiling and the oracle beside them: ``claim1_scaling.csv`` and ``fig_claim1_scaling.png``."""
     sets = prepare_data(ctx, stochastic=False)
-    points = plans.scaling(ctx)
-    rows = _speed_rows(ctx, points, sets, source=f"CPU, profile {ctx.profile.name}")
-    flops = {(name, steps): step_flops(runs[0].cfg) * steps for (name, steps), runs in points.items() if runs}
-    for r in rows:
-        r["flops"] = flops[(r["setting"], r["steps"])]
-    df = pd.DataFrame(rows + gpu_points())
+    points = {k: [r for r in runs if (r.folder / "last.pt").exists()] for k, runs in plans.scaling(ctx).items()}
+    rows = _speed_rows(ctx, points, sets)
+    flops = {(name, steps): step_flops(runs[0].cfg) for (name, steps), runs in plans.scaling(ctx).items()}
+    reached = {str(r.folder): reached_step(r.folder) for runs in points.values() for r in runs}
+    for row, (key, run) in zip(rows, ((k, r) for k, runs in points.items() for r in runs for _ in range(3))):
+        row.update(model=key[0], reached=reached[str(run.folder)], flops=flops[key] * reached[str(run.folder)])
+    df = pd.DataFrame(rows)
     df.to_csv(ctx.out_dir / "claim1_scaling.csv", index=False, float_format="%.6g")
-    ctx.save(scaling_figure(df), "fig_claim1_scaling.png")
+    ctx.save(scaling_figure(df, references(ctx, sets)), "fig_claim1_scaling.png")
+    return df
+
+
+def run_slow_features(ctx: Context):
+    """Speed and position probes of the models trained with a static or a dynamic noise distractor:
+    ``claim1_distractor.csv`` and ``fig_claim1_distractor.png``."""
+    rows = []
+    for (name, kind), runs in plans.slow_features(ctx).items():
+        d = runs[0].cfg.data
+        sets = {s: MovingMNISTSet(d, s).load(ctx.data_dir) for s in ("train", "test")}
+        for run in runs:
+            if (run.folder / "last.pt").exists():
+                rows += [dict(model=name, distractor=kind, seed=run.seed, **r)
+                         for r in probe_all(load_model(run.folder, run.cfg), sets, ctx, ("h_x", "h_y"))
+                         if r["label"] in ("speed", "position")]
+    df = pd.DataFrame(rows)
+    df.to_csv(ctx.out_dir / "claim1_distractor.csv", index=False, float_format="%.4f")
+    ctx.save(distractor_figure(df), "fig_claim1_distractor.png")
     return df
 
 
 def run_study(ctx: Context):
-    """Every part of the study: train what is missing, then encoding, ablations and scaling."""
+    """Every part of the study: train what is missing, then the probes of each part and the summary."""
     train_study(ctx)
     with ctx.phase("study: probes"):
-        return run_encoding(ctx), run_ablations(ctx), run_scaling(ctx)
+        out = run_encoding(ctx), run_ablations(ctx), run_scaling(ctx), run_slow_features(ctx)
+    write_summary(ctx.out_dir)
+    return out

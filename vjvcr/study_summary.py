@@ -1,0 +1,100 @@
+"""claim1_summary.md: the claim-1 study's findings as sentences, each one a verdict over seeds (``vjvcr.verdicts``).
+
+Read from the study's CSVs only. A sentence says "holds" only when every seed of one side beats every
+seed of the other by the margin (speed R^2: 0.05), against the random encoder's floor.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .verdicts import HOLDS, MARGINS, REVERSED, Measured, compare
+
+NAMES = {"vjvcr": "VJ-VCR", "vc_batch_time": "VJ-VCR with VC over batch x time", "gen": "the generative model",
+         "ema_teacher": "the EMA teacher", "sigreg": "VJ-VCR with SIGReg"}
+
+
+def _values(df, **where) -> Measured:
+    for k, v in where.items():
+        df = df[df[k] == v]
+    return Measured.of(df["r2"] if "r2" in df else df["value"])
+
+
+def _floor(out_dir: Path, feature: str) -> float:
+    enc = out_dir / "claim1_encoding.csv"
+    if not enc.exists():
+        return 0.0
+    df = pd.read_csv(enc)
+    return _values(df, model="random", label="speed", feature=feature if feature != "pred" else "h_x").mean
+
+
+def scaling_sentences(out_dir: Path) -> list[str]:
+    df = pd.read_csv(out_dir / "claim1_scaling.csv")
+    lines = []
+    for feature in ("h_x", "h_y"):
+        floor, passed, compared = _floor(out_dir, feature), None, []
+        for steps in sorted(df["steps"].unique()):
+            sub = df[(df["steps"] == steps) & (df["feature"] == feature) & (df["reached"] == steps)]
+            a, b = _values(sub, model="vjvcr"), _values(sub, model="gen")
+            if a.missing or b.missing:
+                continue
+            verdict = compare(a, b, floor=floor, margin=MARGINS["speed_r2"])
+            flops = sub[sub["model"] == "vjvcr"]["flops"].mean()
+            compared.append(f"{steps:,} steps ({flops:.1e} FLOPs): {a.text()} vs {b.text()}, {verdict}")
+            if verdict == HOLDS and passed is None:
+                passed = (steps, flops)
+        if not compared:
+            continue
+        answer = (f"VJ-VCR passes the generative model on {feature} at {passed[0]:,} steps ({passed[1]:.1e} training "
+                  f"FLOPs)" if passed else f"VJ-VCR does not pass the generative model on {feature} within the range "
+                  f"run (every seed ahead by more than {MARGINS['speed_r2']} R²)")
+        lines.append(f"- **{answer}.** Speed R² on {feature}, VJ-VCR vs the generative model: " + "; ".join(compared) + ".")
+    return lines
+
+
+def against_reference(out_dir: Path) -> list[str]:
+    """Each other anti-collapse choice against the reference VJ-VCR, at each step count, on h_x."""
+    df = pd.read_csv(out_dir / "claim1_scaling.csv")
+    df = df[(df["feature"] == "h_x") & (df["reached"] == df["steps"])]
+    floor, lines = _floor(out_dir, "h_x"), []
+    for name in ("vc_batch_time", "ema_teacher", "sigreg"):
+        parts = []
+        for steps in sorted(df["steps"].unique()):
+            a, b = _values(df[df["steps"] == steps], model=name), _values(df[df["steps"] == steps], model="vjvcr")
+            if not (a.missing or b.missing):
+                parts.append(f"{steps:,}: {a.text()} vs {b.text()}, {compare(a, b, floor=floor, margin=MARGINS['speed_r2'])}")
+        if parts:
+            lines.append(f"- {NAMES[name][0].upper() + NAMES[name][1:]} ahead of the reference VJ-VCR on h_x? " + "; ".join(parts) + ".")
+    return lines
+
+
+def distractor_sentences(out_dir: Path) -> list[str]:
+    path = out_dir / "claim1_distractor.csv"
+    if not path.exists():
+        return []
+    df = pd.read_csv(path)
+    df = df[(df["label"] == "speed") & (df["feature"] == "h_x")]
+    lines = []
+    for name in df["model"].unique():
+        dynamic, static = _values(df, model=name, distractor="dynamic_noise"), _values(df, model=name, distractor="static_noise")
+        verdict = compare(dynamic, static, floor=0.0, margin=MARGINS["speed_r2"])
+        said = {HOLDS: "learns speed better when the noise changes every frame than when it is fixed",
+                REVERSED: "learns speed better with the fixed noise"}.get(verdict, verdict)
+        lines.append(f"- {NAMES.get(name, name)}, speed R² on h_x with dynamic vs static noise: {dynamic.text()} vs "
+                     f"{static.text()}: {said}.")
+    return lines
+
+
+def write_summary(out_dir: str | Path) -> str:
+    out_dir = Path(out_dir)
+    parts = ["# Claim 1: what the study's seeds say", "",
+             "Generated from `claim1_scaling.csv` and `claim1_distractor.csv`; each verdict needs every seed of one "
+             "side beyond every seed of the other by 0.05 R² (`vjvcr/verdicts.py`), against the random encoder. "
+             "Only runs that reached their planned steps count.", "", "## Does VJ-VCR get ahead with compute?", ""]
+    if (out_dir / "claim1_scaling.csv").exists():
+        parts += scaling_sentences(out_dir) + ["", "## The other answers to collapse", ""] + against_reference(out_dir)
+    parts += ["", "## The slow-feature test", ""] + distractor_sentences(out_dir)
+    text = "\n".join(parts) + "\n"
+    (out_dir / "claim1_summary.md").write_text(text)
+    return text
