@@ -40,12 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from vjvcr.config import get_profile  # noqa: E402
 from vjvcr.device import pick_device  # noqa: E402
-from vjvcr.distributed import LossModule  # noqa: E402
 from vjvcr.runconfig import VARIANTS  # noqa: E402
 from vjvcr.models import to_float_frames  # noqa: E402
 from vjvcr.runconfig import RunConfig, build_model  # noqa: E402
 from vjvcr.objective import objective_for  # noqa: E402
-from vjvcr.train import TrainingStep, optimizer  # noqa: E402
+from vjvcr.train import LossModule, TrainingStep, optimizer  # noqa: E402
 
 
 def sync(dev):

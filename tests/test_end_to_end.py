@@ -11,11 +11,13 @@ EXPECTED = {
     "00_data": ["fig_data_samples.png", "fig_data_samples_stochastic.png", "fig_data_labels.png",
                 "data_summary.json", "fig_data_clevrer.png", "fig_data_cater.png", "data_summary_video.json"],
     "01_pretrain": ["fig_training_curves.png"],
-    "02_probing": ["table1_movingmnist.csv", "fig_probe_vs_steps.png", "probe_vs_steps.csv", "clevrer_speed.csv"],
+    "02_probing": ["table1_movingmnist.csv", "table1_movingmnist_per_seed.csv", "speed_oracle.csv",
+                   "fig_probe_vs_steps.png", "probe_vs_steps.csv", "clevrer_speed.csv"],
     "03_svd": ["fig4_svd.png", "fig4_svd.pdf", "spectra.csv", "rankme.csv"],
     "04_reconstructions": ["fig5_reconstructions.png", "fig5_psnr_per_step.png", "psnr.csv", "psnr_per_step.csv",
-                           "table1.csv", "table1.md", "claims.md"],
-    "05_latent": ["table2.csv", "table2.md", "table2_per_seed.csv", "fig3_switch.png", "fig3_psnr.csv"],
+                           "fig5_psnr.csv", "table1.csv", "table1.md", "claims.md"],
+    "05_latent": ["table2.csv", "table2.md", "table2_per_seed.csv", "table2_ceilings.csv", "fig3_switch.png",
+                  "fig3_psnr.csv"],
     "06_cater_actions": ["fig2_cater_map.png", "fig2_cater_map.pdf", "fig2_cater_map.csv",
                          "fig2_cater_map_per_seed.csv"],
 }
@@ -100,11 +102,14 @@ def test_smoke_table1_assembled_with_paper_columns_and_claims(smoke_run):
     out, _ = smoke_run
     t = pd.read_csv(out / "table1.csv")
     assert list(t.columns) == COLUMNS
-    assert list(t["model"]) == ["vjvcr", "vjvcr_dec", "gen_vc", "gen", "supervised", "random", "black", "copy_last"]
+    assert list(t["model"]) == ["vjvcr", "vjvcr_dec", "gen_vc", "gen", "supervised", "oracle", "random", "black",
+                                "copy_last"]
     trained = t[t["model"].isin(["vjvcr", "vjvcr_dec", "gen_vc", "gen"])]
     assert trained["psnr"].notna().all() and trained["rankme"].notna().all()
     probed = t[~t["model"].isin(["black", "copy_last"])]
-    assert probed["clevrer_speed_mse"].notna().all()  # the CLEVRER column, floor and ceiling included
+    assert probed["clevrer_speed_mse"].notna().all()  # the CLEVRER column, floor, ceiling and oracle included
+    oracle = t[t["model"] == "oracle"].iloc[0]
+    assert 0.6 < oracle["mmnist_speed_r2"] < 1.0 and oracle["clevrer_speed_r2"] > 0.5  # bounds, not perfection
     floors = t[t["model"].isin(["black", "copy_last"])]
     assert floors["psnr"].notna().all() and floors["mmnist_speed_mse"].isna().all()
     assert t.loc[t["model"] == "vjvcr", "paper_clevrer_speed_mse"].item() == 0.19
@@ -112,7 +117,8 @@ def test_smoke_table1_assembled_with_paper_columns_and_claims(smoke_run):
     assert t.loc[t["model"] == "gen", "paper_rankme"].item() == 160.2
     assert "(0.04)" in (out / "table1.md").read_text()
     claims = (out / "claims.md").read_text()
-    assert claims.count("| 1a.") == 1 and ("holds" in claims)
+    assert claims.count("| 1a.") == 1 and claims.count("VJ-VCR vs gen + VC") == 2  # claims 1a and 1b, pair by pair
+    assert "overall" in claims and "paper: 55%" in claims
 
 
 @pytest.mark.slow
@@ -138,8 +144,9 @@ def test_smoke_fig2_columns_paper_values_and_chance(smoke_run):
     out, _ = smoke_run
     t = pd.read_csv(out / "fig2_cater_map.csv")
     assert list(t.columns)[:4] == ["model", "map_mean", "map_std", "paper_map"]
-    assert list(t["model"]) == ["vjvcr", "gen", "random", "vjvcr_h", "gen_h"]  # z*, the floor, the ceilings
+    assert list(t["model"]) == ["vjvcr", "gen", "random", "vjvcr_h", "gen_h", "oracle"]  # z*, the floor, the ceilings
     assert t.set_index("model")["paper_map"].dropna().to_dict() == {"vjvcr": 67.4, "gen": 53.8, "random": 39.6}
+    assert t.set_index("model").loc["oracle", "map_mean"] > 60  # the scene's movements tell a clip's actions
     assert t["map_mean"].between(0, 100).all() and t["chance"].between(0, 100).all()
     assert (t["source"] == "twin").all()
     summary = json.loads((out / "data_summary_video.json").read_text())

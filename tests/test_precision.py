@@ -6,10 +6,9 @@ import pytest
 import torch
 
 from vjvcr.config import SMOKE
-from vjvcr.distributed import LossModule
 from vjvcr.objective import objective_for
 from vjvcr.runconfig import RunConfig, build_model
-from vjvcr.train import TrainingStep
+from vjvcr.train import LossModule, TrainingStep
 
 BF16_REL_TOL = 3e-2  # bfloat16 keeps 8 bits of mantissa: a loss of O(1) agrees to about 1%
 

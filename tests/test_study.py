@@ -1,4 +1,5 @@
 """The claim-1 study's pieces: the EMA teacher, VC over batch x time, the stop-gradient, and a smoke run."""
+import json
 import subprocess
 import sys
 
@@ -90,17 +91,27 @@ def test_the_study_runs_in_the_smoke_profile(tmp_path, data_dir):
     r = subprocess.run([sys.executable, "-m", "vjvcr", "step", "study", "--profile", "smoke", "--out", str(out),
                         "--data", str(data)], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    for name in ("fig_claim1_encoding.png", "fig_claim1_ablations.png", "fig_claim1_scaling.png", "manifest.json"):
+    for name in ("fig_claim1_encoding.png", "fig_claim1_ablations.png", "fig_claim1_scaling.png",
+                 "fig_claim1_distractor.png", "claim1_summary.md", "manifest.json"):
         assert (out / name).exists(), name
     encoding = pd.read_csv(out / "claim1_encoding.csv")
     ablations = pd.read_csv(out / "claim1_ablations.csv")
     scaling = pd.read_csv(out / "claim1_scaling.csv")
-    for df, col in ((encoding, "model"), (ablations, "setting"), (scaling, "setting")):
-        assert "ema_teacher" in set(df[col]), f"the EMA teacher is missing from a table ({col})"
+    distractor = pd.read_csv(out / "claim1_distractor.csv")
+    for df, col in ((encoding, "model"), (ablations, "setting"), (scaling, "model"), (distractor, "model")):
+        assert {"ema_teacher", "sigreg"} <= set(df[col]), f"EMA or SIGReg missing from a table ({col})"
+    assert set(scaling["model"]) == {"vjvcr", "vc_batch_time", "gen", "ema_teacher", "sigreg"}
+    assert set(distractor["distractor"]) == {"static_noise", "dynamic_noise"}
+    assert {"speed", "position"} == set(distractor["label"])
+    summary = (out / "claim1_summary.md").read_text()
+    assert "VJ-VCR does not pass" in summary or "VJ-VCR passes" in summary
+    manifest = json.loads((out / "manifest.json").read_text())
+    study_runs = [k for k in manifest["runs"] if k.startswith("study/")]
+    assert study_runs and all(manifest["runs"][k]["complete"] for k in study_runs)
     assert {"speed", "position", "direction", "digit"} <= set(encoding["label"])
     assert {"h_x", "pred", "h_y", "all"} <= set(encoding["feature"])
     assert {"vjvcr", "gen", "random", "supervised"} <= set(encoding["model"])
     from vjvcr.plans import ABLATIONS
 
     assert set(ABLATIONS) <= set(ablations["setting"])
-    assert set(scaling[scaling["source"].str.startswith("CPU")]["steps"]) == set(SMOKE.study.scaling_steps)
+    assert set(scaling["steps"]) == set(SMOKE.study.scaling_steps) and (scaling["reached"] == scaling["steps"]).all()

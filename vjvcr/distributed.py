@@ -22,7 +22,6 @@ import os
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel as DDP
 
 from .device import pick_device
 
@@ -185,23 +184,3 @@ def globalize_batchnorm(model: nn.Module) -> nn.Module:
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and not isinstance(m, GlobalBatchNorm):
             m.__class__ = GlobalBatchNorm
     return model
-
-
-class LossModule(nn.Module):
-    """model + objective as one module, so DistributedDataParallel sees the whole step in forward."""
-
-    def __init__(self, model: nn.Module, objective):
-        super().__init__()
-        self.model, self.objective = model, objective
-
-    def forward(self, clip, *label):
-        return self.objective(self.model, clip, *label)
-
-
-def wrap(model: nn.Module, objective, device: torch.device):
-    """The engine a training step calls: DDP(LossModule) under torchrun, else the plain LossModule."""
-    engine = LossModule(model, objective)
-    if not is_distributed():
-        return engine
-    globalize_batchnorm(model)
-    return DDP(engine, device_ids=[device.index] if device.type == "cuda" else None)

@@ -161,8 +161,12 @@ def slow_features(ctx: Context) -> dict[tuple[str, str], list[Run]]:
 
 
 def study(ctx: Context) -> list[Run]:
-    parts = (ablations(ctx), scaling(ctx), slow_features(ctx))
-    return unique([r for part in parts for runs in part.values() for r in runs])
+    """Every study run, cheapest first and seed by seed, so that a study cut short has every model at its
+    shorter points: the ablations and the slow-feature test (1,000 steps), then the scaling points by steps."""
+    short = [r for part in (ablations(ctx), slow_features(ctx)) for runs in part.values() for r in runs]
+    points = sorted(((steps, r.seed, k, r) for k, ((_, steps), runs) in enumerate(scaling(ctx).items()) for r in runs),
+                    key=lambda t: t[:3])
+    return unique(short + [r for *_, r in points])
 
 
 # ----------------------------------------------------------------------------- the VC-weight sweep

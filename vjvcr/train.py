@@ -18,13 +18,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm.auto import tqdm
 
 from .checkpoints import (atomic_save, check_config, read_metrics, resume_state, snapshot_path, snapshot_steps,
                           write_metrics)
 from .config import TrainConfig
 from .device import pick_device
-from .distributed import any_process, barrier, mean_over_processes, rank_world, wrap
+from .distributed import any_process, barrier, globalize_batchnorm, is_distributed, mean_over_processes, rank_world
 from .fileio import atomic_write_text, run_lock
 from .models import to_float_frames
 from .objective import objective_for
@@ -36,6 +38,26 @@ class NonFiniteLossError(FloatingPointError):
 
 
 PRECISIONS = ("fp32", "bf16")
+
+
+class LossModule(nn.Module):
+    """model + objective as one module, so DistributedDataParallel sees the whole step in forward."""
+
+    def __init__(self, model: nn.Module, objective):
+        super().__init__()
+        self.model, self.objective = model, objective
+
+    def forward(self, clip, *label):
+        return self.objective(self.model, clip, *label)
+
+
+def wrap(model: nn.Module, objective, device: torch.device):
+    """The engine a training step calls: DDP(LossModule) under torchrun (global batch norm), else the LossModule."""
+    engine = LossModule(model, objective)
+    if not is_distributed():
+        return engine
+    globalize_batchnorm(model)
+    return DDP(engine, device_ids=[device.index] if device.type == "cuda" else None)
 
 
 class TrainingStep:

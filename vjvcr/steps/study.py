@@ -117,7 +117,7 @@ def _speed_rows(ctx: Context, settings: dict, sets, **info) -> list[dict]:
     p = ctx.profile
     rows = []
     for name, runs in settings.items():
-        for run in runs:
+        for run in [r for r in runs if (r.folder / "last.pt").exists()]:  # a study built up over several calls
             res = speed_probe(load_model(run.folder, run.cfg), sets["train"], sets["test"], num_train=p.probe.num_train,
                               num_test=p.probe.num_test, alpha=tuple(p.probe.ridge_alphas))
             rows += [dict(setting=name if isinstance(name, str) else name[0], seed=run.seed,
