@@ -144,7 +144,7 @@ def test_smoke_fig2_columns_paper_values_and_chance(smoke_run):
     out, _ = smoke_run
     t = pd.read_csv(out / "fig2_cater_map.csv")
     assert list(t.columns)[:4] == ["model", "map_mean", "map_std", "paper_map"]
-    assert list(t["model"]) == ["vjvcr", "gen", "random", "vjvcr_h", "gen_h", "oracle"]  # z*, the floor, the ceilings
+    assert list(t["model"]) == ["vjvcr", "gen", "random", "vjvcr_h", "gen_h", "supervised_h", "oracle"]  # z*, floor, ceilings
     assert t.set_index("model")["paper_map"].dropna().to_dict() == {"vjvcr": 67.4, "gen": 53.8, "random": 39.6}
     assert t.set_index("model").loc["oracle", "map_mean"] > 60  # the scene's movements tell a clip's actions
     assert t["map_mean"].between(0, 100).all() and t["chance"].between(0, 100).all()

@@ -1,4 +1,5 @@
 """Shapes; the fast forms of the temporal and transposed convolutions against the plain ones they replace."""
+import pytest
 import torch
 from torch import nn
 
@@ -68,3 +69,44 @@ def test_encoder_sees_frames_independently_of_later_frames():
     other = clip.clone()
     other[:, 3:] = torch.rand_like(other[:, 3:])
     torch.testing.assert_close(m.encoder(m.split(clip)[0]), m.encoder(m.split(other)[0]))
+
+
+@pytest.mark.parametrize("variant", ["vjvcr", "vjvcr_dec", "gen"])
+def test_the_fast_layers_give_the_loss_of_the_layers_they_replaced(variant):
+    """The whole Table-1 energy with 0206d02's layers (benchmarks/baseline_models.py) and with today's, the same
+    weights carried over: the same loss and gradients within 1e-5 relative (summation order only)."""
+    import sys
+
+    from tests.conftest import ROOT
+    from vjvcr.config import QUICK
+    from vjvcr.objective import objective_for
+    from vjvcr.runconfig import RunConfig, build_model
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import baseline_models
+    import vjvcr.models as models
+
+    cfg = RunConfig(variant=variant, seed=0, data=QUICK.data, model=QUICK.model, train=QUICK.train)
+    new = build_model(cfg)
+    saved = models.SpatialConv, models.TemporalConv
+    baseline_models.install()
+    try:
+        old = build_model(cfg)
+    finally:
+        models.SpatialConv, models.TemporalConv = saved
+    state = {}
+    for key, value in old.state_dict().items():  # the temporal layers' matrix [out, 3 in] -> Conv3d [out, in, 3, 1, 1]
+        if key.endswith("linear.weight"):
+            out, three_in = value.shape
+            state[key.replace("linear", "conv")] = value.reshape(out, 3, three_in // 3).permute(0, 2, 1)[..., None, None]
+        else:
+            state[key.replace("linear.bias", "conv.bias")] = value
+    new.load_state_dict(state)
+    clip = torch.rand(16, 15, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    losses = [objective_for(cfg)(m.train(), clip)[0] for m in (old, new)]
+    torch.testing.assert_close(losses[1], losses[0], rtol=1e-5, atol=1e-7)
+    g_old = torch.autograd.grad(losses[0], list(old.encoder.parameters()))
+    g_new = torch.autograd.grad(losses[1], list(new.encoder.parameters()))
+    total = torch.cat([g.reshape(-1) for g in g_old]).norm()
+    for a, b in zip(g_old, g_new):  # per parameter (the temporal weights are laid out differently): their sizes
+        assert abs(b.norm() - a.norm()) <= 1e-4 * total  # (biases before a batch norm: pure rounding, exactly 0)

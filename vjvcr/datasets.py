@@ -219,7 +219,9 @@ class ClipSet:
             return frames, None
         if label == "speed" and self.name == "clevrer":
             return frames, standardised(clips.speed[rows])
-        raise ValueError(f"{self.name} has no label {label!r} for training")
+        if label == "actions" and self.name == "cater":
+            return frames, clips.clip_labels[rows].astype(np.float32)
+        raise ValueError(f"{self.name} has no label {label!r} for training (CLEVRER: speed; CATER: actions)")
 
 
 def video_clips(ctx, name: str, split: str):

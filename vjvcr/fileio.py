@@ -1,6 +1,6 @@
 """Writing files so that a kill, a full disk or a second process cannot leave them half-written or shared.
 
-* ``atomic_write``: write to a temporary name unique to this process and call, then rename into
+* ``atomic_path``: write to a temporary name unique to this process and call, then rename into
   place; a kill or a full disk leaves the old file or the new one, never part of one, and two
   processes never write the same temporary file.
 * ``file_lock``: an exclusive OS lock (``fcntl.flock``) on a lock file. It ends with the process
@@ -29,15 +29,16 @@ def temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
 
 
-def atomic_write(path: str | Path, write) -> Path:
-    """Call ``write(temp_path)``, then rename the temporary file onto ``path``.
+@contextlib.contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path to write ``path``'s new content to; on success it is renamed onto ``path``.
 
     The temporary file is removed on any failure; a full disk becomes ``DiskFullError`` naming the folder.
     """
     path = Path(path)
     tmp = temp_name(path)
     try:
-        write(tmp)
+        yield tmp
         os.replace(tmp, path)
     except OSError as err:
         tmp.unlink(missing_ok=True)
@@ -48,11 +49,12 @@ def atomic_write(path: str | Path, write) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return path
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
 
 
 def holder_line() -> str:

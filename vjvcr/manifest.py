@@ -106,6 +106,7 @@ class Manifest:
                 previous = {}
         # --only keeps the other notebooks' records from the last run of the same profile
         sections = previous.get(kind, {}) if previous.get("profile") == ctx.profile.name else {}
+        (ctx.out_dir / ".phases.jsonl").unlink(missing_ok=True)  # the last command's phases are in its manifest
         self.data = dict(command=command, profile=ctx.profile.name, profile_settings=ctx.profile.to_dict(),
                          seeds=list(ctx.run_seeds), started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                          **extra, **environment_record(), **{kind: sections})

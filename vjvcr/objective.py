@@ -31,13 +31,17 @@ def objective_for(cfg: RunConfig) -> Callable:
 
 def supervised_loss(model, clip: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, dict]:
     """Speed: MSE between the head's output on flattened h_x and the standardised label [B].
-    Switch: cross-entropy of the head's 5 logits on flattened [h_x, h_y] against the switch [B]."""
+    Switch: cross-entropy of the head's 5 logits on flattened [h_x, h_y] against the switch [B].
+    Actions: binary cross-entropy of the head's 14 logits on flattened [h_x, h_y] against the multi-hot [B, 14]."""
     x, y = model.split(clip)
     h_x = model.encoder(x)
-    if model.label_head.out_features == 1:
+    if model.label_kind == "speed":
         loss = F.mse_loss(model.label_head(h_x.flatten(1)).squeeze(1), label.float())
         return loss, {"label_mse": loss.detach(), "h_x": h_x.detach()}
     logits = model.label_head(torch.cat([h_x, model.encoder(y)], dim=1).flatten(1))
+    if model.label_kind == "actions":
+        loss = F.binary_cross_entropy_with_logits(logits, label.float())
+        return loss, {"label_bce": loss.detach(), "h_x": h_x.detach()}
     loss = F.cross_entropy(logits, label.long())
     return loss, {"label_ce": loss.detach(), "label_acc": (logits.argmax(1) == label.long()).float().mean(),
                   "h_x": h_x.detach()}

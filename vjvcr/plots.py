@@ -256,6 +256,7 @@ def sample_video_clips(frames: np.ndarray, *, num_input: int, title: str = ""):
 
 CATER_LABELS = {"vjvcr": "VJ-VCR z*", "gen": "Generative z*", "random": "random z",
                 "vjvcr_h": "ceiling:\nVJ-VCR [h_x, h_y]", "gen_h": "ceiling:\ngenerative [h_x, h_y]",
+                "supervised_h": "ceiling: encoder\ntrained on actions",
                 "oracle": "oracle:\nscene annotations"}
 
 

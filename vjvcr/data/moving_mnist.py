@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import config_hash
-from ..fileio import DamagedFileError, atomic_write, cache_lock
+from ..fileio import DamagedFileError, atomic_path, cache_lock
 from .digits import Digits, load_digits, split_pool
 
 NUM_SWITCHES = 5
@@ -205,12 +205,8 @@ def save(mm: MovingMNIST, path: Path) -> None:
         arrays["switch"] = mm.switch
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-
-    def write(tmp):
-        with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a bare name
-            np.savez(f, meta=np.array(json.dumps(mm.meta)), **arrays)
-
-    atomic_write(path, write)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a name
+        np.savez(f, meta=np.array(json.dumps(mm.meta)), **arrays)
 
 
 def load(path: Path) -> MovingMNIST:

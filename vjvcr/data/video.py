@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..fileio import DamagedFileError, atomic_write
+from ..fileio import DamagedFileError, atomic_path
 
 
 class VideoDecodeError(RuntimeError):
@@ -29,7 +29,8 @@ def write_video(path: str | Path, frames: np.ndarray, *, fps: int = 25, codec: s
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"frames must be uint8 [T, H, W, 3], got shape {frames.shape}")
     codec = codec or ("mjpeg" if path.suffix.lower() == ".avi" else "libx264")
-    atomic_write(path, lambda tmp: _encode(tmp, frames, fps, codec))
+    with atomic_path(path) as tmp:
+        _encode(tmp, frames, fps, codec)
     return path
 
 
@@ -127,12 +128,8 @@ def save_clips(clips, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {k: v for k, v in vars(clips).items() if isinstance(v, np.ndarray)}
     meta = dict(clips.meta, skipped=clips.skipped)
-    atomic_write(path, lambda tmp: _savez(tmp, meta=np.array(json.dumps(meta)), **arrays))
-
-
-def _savez(tmp, **arrays) -> None:
-    with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a bare name
-        np.savez(f, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a name
+        np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
 
 
 def load_clips(path: Path, cls):

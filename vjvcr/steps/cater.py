@@ -49,7 +49,7 @@ def run_cater(ctx: Context):
     """
     runs = plans.cater(ctx)
     with ctx.phase("cater: training"):
-        train_runs(ctx, runs, desc=f"CATER latent models ({ctx.profile.name})")
+        train_runs(ctx, runs + plans.cater_ceiling(ctx), desc=f"CATER latent models ({ctx.profile.name})")
     dev = str(pick_device(ctx.device))
     cl = ctx.profile.cater_latent
     tr, te = video_clips(ctx, "cater", "train"), video_clips(ctx, "cater", "val")
@@ -67,6 +67,13 @@ def run_cater(ctx: Context):
                       for c in (tr, te))
         res = multilabel_map(h_tr, tr, h_te, te, c=cl.logistic_c)
         rows.append(dict(model=f"{cfg.variant}_h", seed=cfg.seed, map=res["map"], chance=res["chance"],
+                         classes=res["classes"], zero_fraction=np.nan))
+    for run in plans.cater_ceiling(ctx):  # the encoder trained on the action labels, through the same classifier
+        model = load_model(run.folder, run.cfg, device=dev)
+        h_tr, h_te = (np.concatenate(list(encode(model, c.frames, device=dev, features=("h_x", "h_y")).values()), 1)
+                      for c in (tr, te))
+        res = multilabel_map(h_tr, tr, h_te, te, c=cl.logistic_c)
+        rows.append(dict(model="supervised_h", seed=run.seed, map=res["map"], chance=res["chance"],
                          classes=res["classes"], zero_fraction=np.nan))
     res = multilabel_map(tr.clip_coverage, tr, te.clip_coverage, te, c=cl.logistic_c)
     rows.append(dict(model="oracle", seed=np.nan, map=res["map"], chance=res["chance"], classes=res["classes"],

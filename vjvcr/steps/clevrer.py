@@ -35,6 +35,11 @@ def run_clevrer_probe(ctx: Context) -> pd.DataFrame:
     speed, as for MovingMNIST, with the ridge penalty picked by leave-one-out on the fitting clips; the
     oracle is a linear fit on the speed the annotated positions of the input frames give.
     """
+    with ctx.phase("probing: CLEVRER"):
+        return _clevrer_probe(ctx)
+
+
+def _clevrer_probe(ctx: Context) -> pd.DataFrame:
     p = ctx.profile
     dev = str(pick_device(ctx.device))
     every = video_clips(ctx, "clevrer", "train")

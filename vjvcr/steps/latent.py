@@ -75,6 +75,11 @@ def run_latent_probes(ctx: Context):
     representation of the whole clip, [h_x, h_y] flattened (what is available to any z inferred from it),
     and the references of ``run_ceilings`` (an oracle, a supervised encoder).
     """
+    with ctx.phase("latent: Table 2 probes"):
+        return _latent_probes(ctx)
+
+
+def _latent_probes(ctx: Context):
     dev = str(pick_device(ctx.device))
     lc = ctx.profile.latent
     sets = prepare_data(ctx)
@@ -142,6 +147,11 @@ def run_fig3(ctx: Context, num_clips: int = 4):
 
     First seed only: each VJ-VCR run needs a decoder fitted afterwards to be drawn.
     """
+    with ctx.phase("latent: Fig. 3"):
+        return _fig3(ctx, num_clips)
+
+
+def _fig3(ctx: Context, num_clips: int):
     dev = str(pick_device(ctx.device))
     te = prepare_data(ctx)["stoch_test"]
     n = min(ctx.profile.analysis.num_clips, len(te))
@@ -178,11 +188,7 @@ def run_fig3(ctx: Context, num_clips: int = 4):
 
 def run_latent(ctx: Context):
     train_latent(ctx)
-    with ctx.phase("latent: Table 2 probes"):
-        table2 = run_latent_probes(ctx)
-    with ctx.phase("latent: Fig. 3"):
-        fig3 = run_fig3(ctx)
-    return table2, fig3
+    return run_latent_probes(ctx), run_fig3(ctx)
 
 
 def explorer(ctx: Context, latent: str = "discrete", clip_index: int = 0):

@@ -11,12 +11,14 @@ from ..launch import train_runs
 
 def pretrain(ctx: Context) -> list[dict]:
     """Train (or resume, or skip when finished) every Table-1 run of the profile and the supervised ceiling."""
-    return train_runs(ctx, plans.table1(ctx) + plans.ceiling(ctx), desc=f"pretraining ({ctx.profile.name})")
+    with ctx.phase("pretrain: MovingMNIST"):
+        return train_runs(ctx, plans.table1(ctx) + plans.ceiling(ctx), desc=f"pretraining ({ctx.profile.name})")
 
 
 def pretrain_clevrer(ctx: Context) -> list[dict]:
     """The Table-1 variants and the supervised ceiling on CLEVRER clips (Table 1's CLEVRER column)."""
-    return train_runs(ctx, plans.clevrer(ctx), desc=f"CLEVRER pretraining ({ctx.profile.name})")
+    with ctx.phase("pretrain: CLEVRER"):
+        return train_runs(ctx, plans.clevrer(ctx), desc=f"CLEVRER pretraining ({ctx.profile.name})")
 
 
 def training_curves(ctx: Context) -> pd.DataFrame:
@@ -26,11 +28,9 @@ def training_curves(ctx: Context) -> pd.DataFrame:
 
 
 def run_pretrain(ctx: Context) -> pd.DataFrame:
-    with ctx.phase("pretrain: MovingMNIST"):  # under a --budget: 60% of the step, the rest for CLEVRER
-        pretrain(ctx.with_deadline(0.6))
+    pretrain(ctx.with_deadline(0.6))  # under a --budget: 60% of the step, the rest for CLEVRER
     if not ctx.skip_video:
-        with ctx.phase("pretrain: CLEVRER"):
-            pretrain_clevrer(ctx)
+        pretrain_clevrer(ctx)
     curves = training_curves(ctx)
     ctx.save(plots.training_curves(curves), "fig_training_curves.png")
     return curves

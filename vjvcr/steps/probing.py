@@ -29,6 +29,11 @@ def random_encoder(ctx: Context, seed: int, sets: dict, device: str = "cpu"):
 def probe_along_training(ctx: Context):
     """Speed probes at every planned snapshot of every Table-1 run and of the supervised ceiling, plus a
     random encoder per seed (the floor). Results are cached beside the runs (``probes.csv``)."""
+    with ctx.phase("probing: MovingMNIST"):
+        return _probe_along_training(ctx)
+
+
+def _probe_along_training(ctx: Context):
     p = ctx.profile
     sets = prepare_data(ctx, stochastic=False)
     dev = str(pick_device(ctx.device))
@@ -93,8 +98,7 @@ def write_speed_oracle(ctx: Context) -> dict:
 
 
 def run_probing(ctx: Context):
-    with ctx.phase("probing: MovingMNIST"):
-        probes = probe_along_training(ctx)
+    probes = probe_along_training(ctx)
     probes.to_csv(ctx.out_dir / "probe_vs_steps.csv", index=False)
     final_probes(probes).drop(columns=["hash"]).to_csv(ctx.out_dir / "table1_movingmnist_per_seed.csv", index=False,
                                                        float_format="%.4f")
@@ -104,6 +108,5 @@ def run_probing(ctx: Context):
     by_feature = {f: table1_movingmnist(ctx, probes, f) for f in sorted(probes["feature"].unique())}
     ctx.save(plots.probe_vs_steps(probes), "fig_probe_vs_steps.png")
     if not ctx.skip_video:
-        with ctx.phase("probing: CLEVRER"):
-            run_clevrer_probe(ctx)
+        run_clevrer_probe(ctx)
     return table, by_feature, probes

@@ -49,6 +49,11 @@ def run_reconstructions(ctx: Context):
     Fig. 5 shows the reconstruction pair of ``plans.reconstruction`` (trained longer, its steps in the title)
     when the profile has one, else the first seed's Table-1 runs.
     """
+    with ctx.phase("reconstructions: Table 1's PSNR"):
+        return _reconstructions(ctx)
+
+
+def _reconstructions(ctx: Context):
     dev = str(pick_device(ctx.device))
     p, an = ctx.profile, ctx.profile.analysis
     test = prepare_data(ctx, stochastic=False)["test"].frames[:an.num_clips]
@@ -64,7 +69,8 @@ def run_reconstructions(ctx: Context):
     df, per_step = pd.DataFrame(rows), pd.DataFrame(steps)
     df.to_csv(ctx.out_dir / "psnr.csv", index=False, float_format="%.4f")
     per_step.to_csv(ctx.out_dir / "psnr_per_step.csv", index=False, float_format="%.4f")
-    run_fig5(ctx, test, target, df, per_step, dev)
+    with ctx.phase("reconstructions: Fig. 5"):
+        run_fig5(ctx, test, target, df, per_step, dev)
     return df
 
 
@@ -73,8 +79,7 @@ def run_fig5(ctx: Context, test, target, table1_psnr, table1_steps, dev) -> None
     p = ctx.profile
     pair = plans.reconstruction(ctx)
     if pair:
-        with ctx.phase("reconstructions: Fig. 5 pair"):
-            train_runs(ctx, pair, desc=f"Fig. 5 pair ({p.analysis.fig5_steps} steps)")
+        train_runs(ctx, pair, desc=f"Fig. 5 pair ({p.analysis.fig5_steps} steps)")
         rows, steps = floor_rows(test, target, p.data.num_input)
         recons = {}
         for run, rec in decoded(ctx, pair, test, dev).items():
@@ -108,6 +113,5 @@ def run_tables(ctx: Context):
 
 
 def run_reconstructions_and_tables(ctx: Context):
-    with ctx.phase("reconstructions"):
-        run_reconstructions(ctx)
+    run_reconstructions(ctx)
     return run_tables(ctx)
