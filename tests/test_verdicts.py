@@ -58,3 +58,37 @@ def test_one_verdict_for_several_pairs_reports_the_worst():
     assert overall([HOLDS, HOLDS]) == HOLDS
     assert overall([HOLDS, TIE]) == TIE
     assert overall([HOLDS, UNINFORMATIVE, REVERSED]) == REVERSED
+
+
+def _fig2_files(folder, means: dict):
+    """fig2_cater_map.csv and its per-seed twin, three seeds per model around the given means (oracle: one value)."""
+    import pandas as pd
+
+    per, agg = [], []
+    for model, mean in means.items():
+        seeds = [0] if model == "oracle" else [0, 1, 2]
+        vals = [mean] if model == "oracle" else [mean - 0.5, mean, mean + 0.5]
+        per += [dict(model=model, seed=s, map=v, chance=11.4, classes=14) for s, v in zip(seeds, vals)]
+        agg.append(dict(model=model, map_mean=mean, map_std=0.5, paper_map=float("nan"), seed_count=len(seeds),
+                        chance=11.4, source="twin"))
+    pd.DataFrame(per).to_csv(folder / "fig2_cater_map_per_seed.csv", index=False)
+    pd.DataFrame(agg).to_csv(folder / "fig2_cater_map.csv", index=False)
+
+
+def _claim6(text: str) -> str:
+    return [line for line in text.splitlines() if line.startswith("| 6.")][0]
+
+
+def test_claim6_reads_the_representations_ceilings_not_the_oracle(tmp_path):
+    from vjvcr.claims import render_fig2
+
+    # the annotations make the actions trivial (oracle 99.9) but no representation carries them: not informative
+    _fig2_files(tmp_path, dict(vjvcr=12.2, gen=13.1, random=12.4, vjvcr_h=12.7, gen_h=12.6, supervised_h=12.9,
+                               oracle=99.9))
+    assert UNINFORMATIVE in _claim6(render_fig2(tmp_path))
+    # once a representation carries them and both z* clear random z, the ordering is tested
+    _fig2_files(tmp_path, dict(vjvcr=40.0, gen=25.0, random=12.4, vjvcr_h=45.0, gen_h=30.0, supervised_h=50.0,
+                               oracle=99.9))
+    assert f"**{HOLDS}**" in _claim6(render_fig2(tmp_path))
+    _fig2_files(tmp_path, dict(vjvcr=25.0, gen=40.0, random=12.4, vjvcr_h=45.0, gen_h=30.0, supervised_h=50.0))
+    assert REVERSED in _claim6(render_fig2(tmp_path))

@@ -102,8 +102,10 @@ def render_table2(out_dir: str | Path) -> str:
     agg, per = pd.read_csv(out_dir / "table2.csv"), pd.read_csv(out_dir / "table2_per_seed.csv")
     refs = pd.read_csv(out_dir / "table2_ceilings.csv")
     sw, dg = agg["switch_chance"].iloc[0], agg["digit_chance"].iloc[0]
-    ceiling = refs.groupby("reference")["switch_acc"].mean()
-    best_ceiling = ceiling.max() if len(ceiling) else None
+    # what an encoder of this architecture can carry decides whether the test is informative; the oracle (the true
+    # positions) bounds the data, not the model, and is only shown
+    learned = refs[~refs["reference"].str.startswith("oracle")]
+    best_ceiling = learned.groupby("reference")["switch_acc"].mean().max() if len(learned) else None
     lines = ["| model | latent | seeds | measured zeros | z* -> switch (%) | z* -> digit (%) | MLP on its [h_x, h_y] -> "
              "switch / digit (%) | z* carries the switch |", "|---|---|---|---|---|---|---|---|"]
     carried = {}
@@ -156,7 +158,9 @@ def render_fig2(out_dir: str | Path) -> str:
                      f"| {got[m].text(1)} ({_paper(r['paper_map'])}) | {r['chance']:.1f} |")
     verdict = UNMEASURED
     if {"vjvcr", "gen", "random"} <= set(got):
-        ceilings = [got[m].mean for m in ("vjvcr_h", "gen_h", "supervised_h", "oracle") if m in got]
+        # the representations' ceilings decide whether the test is informative; the oracle reads the scene
+        # annotations, not pixels, and bounds the data, not the model: it is shown, not used
+        ceilings = [got[m].mean for m in ("vjvcr_h", "gen_h", "supervised_h") if m in got]
         ceiling, floor = (max(ceilings) if ceilings else None), got["random"].mean
         verdict = overall([compare(got["vjvcr"], got["gen"], floor=floor, ceiling=ceiling, margin=MARGINS["map"]),
                            beats_floor(got["gen"], floor, ceiling=ceiling, margin=MARGINS["map"])])

@@ -1,6 +1,6 @@
 """Named run profiles: ``smoke`` (tests), ``quick`` (a 2-core CPU) and ``paper`` (one GPU).
 
-A profile is plain data. Notebooks and ``python -m vjvcr.experiments`` read their
+A profile is plain data. Notebooks and ``python -m vjvcr step`` read their
 settings from one of these plus a few explicit overrides, never from copies.
 """
 from __future__ import annotations
@@ -291,7 +291,7 @@ GPU = Profile(
 )
 
 # The claim-1 study: the quick profile's settings (its Table-1 runs are shared, not retrained) and its
-# own scaling points; `python -m vjvcr.experiments study --profile study` or notebook 07.
+# own scaling points; `python -m vjvcr step study --profile study` or notebook 07.
 STUDY = replace(QUICK, name="study", runs_name="quick",
                 description="The claim-1 study on the quick profile's settings (a few CPU-hours in all).")
 

@@ -1,6 +1,6 @@
 """Training on several processes: torchrun + DistributedDataParallel (gloo on CPUs, NCCL on GPUs).
 
-    torchrun --nproc_per_node 4 -m vjvcr.ddp pretrain --profile paper
+    torchrun --nproc_per_node 4 -m vjvcr ddp pretrain --profile paper
 
 What changes under torchrun (``vjvcr.train.train`` does it when WORLD_SIZE > 1):
 
