@@ -102,3 +102,21 @@ def test_parallel_workers_train_the_same_parameters_as_one_process(tmp_path, dat
     for a, b in zip(runs, plans.table1(seq)):
         pa, pb = load_checkpoint(a.folder / "last.pt")["model"], load_checkpoint(b.folder / "last.pt")["model"]
         assert all(torch.equal(pa[k], pb[k]) for k in pa), f"{a.name}: parallel and sequential training differ"
+
+
+def test_the_clevrer_ceiling_trains_as_its_profile_says(tmp_path):
+    """The CLEVRER ceiling follows ``clevrer_ceiling`` (quick: longer, at a lower learning rate), the
+    models ``video_train``; with ``clevrer_ceiling`` unset the ceiling trains as the models do."""
+    from dataclasses import replace
+
+    from vjvcr.config import QUICK
+
+    def trains(profile):
+        ctx = setup(profile, tmp_path / "plan", tmp_path / "data", seeds=(0,))
+        return {r.variant: r.cfg.train for r in plans.clevrer(ctx)}
+
+    quick = trains(QUICK)
+    assert quick["supervised"] == QUICK.clevrer_ceiling != QUICK.video_train
+    assert quick["supervised"].steps > quick["vjvcr"].steps and quick["vjvcr"] == QUICK.video_train
+    unset = trains(replace(QUICK, clevrer_ceiling=None))
+    assert unset["supervised"] == unset["vjvcr"] == QUICK.video_train

@@ -1,0 +1,97 @@
+"""What budget would make a not-informative experiment informative? One measurement per experiment, one seed.
+
+    python benchmarks/budget_probe.py --out benchmarks/results/budget_probe.md [--data DIR]
+
+* **Fig. 2 (CATER)**: the supervised ceiling (the video encoder trained on the action labels of the target
+  frames, then the linear classifier on its [h_x, h_y]) at the quick profile's 32x32 and at 64x64 (a twin
+  rendered at 128x96): whether the architecture can see the actions at all at that resolution.
+* **Fig. 5**: the generative model without VC trained longer than the quick profile's pair, PSNR of the
+  first three predicted frames and of all twelve against the all-black and copy-last floors.
+
+Each part reuses the package (``vjvcr.plans``-style grids through ``vjvcr.runs.grid``, the same training loop
+and probes); runs are cached in DATA/runs/budget/ and resumed. Prints and writes a Markdown table; asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from vjvcr.analysis import psnr_floors, psnr_per_clip  # noqa: E402
+from vjvcr.checkpoints import load_model  # noqa: E402
+from vjvcr.config import QUICK  # noqa: E402
+from vjvcr.context import setup  # noqa: E402
+from vjvcr.datasets import ClipSet, MovingMNISTSet  # noqa: E402
+from vjvcr.decoding import reconstruct  # noqa: E402
+from vjvcr.launch import train_runs  # noqa: E402
+from vjvcr.plans import shorter  # noqa: E402
+from vjvcr.probes import encode  # noqa: E402
+from vjvcr.runconfig import Options  # noqa: E402
+from vjvcr.runs import grid  # noqa: E402
+from vjvcr.steps.cater import multilabel_map  # noqa: E402
+
+
+def cater_ceiling(data: Path, size: int, steps: int) -> dict:
+    cater = replace(QUICK.cater, size=size, twin_width=2 * size, twin_height=3 * size // 2)
+    profile = replace(QUICK, name="budget", cater=cater)
+    ctx = setup(profile, data / "budget-out", data, seeds=(0,))
+    runs = grid(ctx, ClipSet("cater", "train", cater), ["supervised"], name=f"cater_ceiling_{size}px_{steps}",
+                model=QUICK.video_model, train=shorter(QUICK.video_train, steps), options=Options(label="actions"))
+    t = time.perf_counter()
+    train_runs(ctx, runs)
+    tr, te = (ClipSet("cater", s, cater).load(data) for s in ("train", "val"))
+    model = load_model(runs[0].folder, runs[0].cfg)
+    h = [np.concatenate(list(encode(model, c.frames, features=("h_x", "h_y")).values()), 1) for c in (tr, te)]
+    res = multilabel_map(h[0], tr, h[1], te)
+    return dict(what=f"CATER: encoder trained on the actions, {size}x{size}, {steps} steps", value=f"{res['map']:.1f} mAP",
+                reference=f"chance {res['chance']:.1f}", seconds=time.perf_counter() - t)
+
+
+def fig5_generative(data: Path, steps: int, batch: int) -> dict:
+    ctx = setup(replace(QUICK, name="budget"), data / "budget-out", data, seeds=(0,))
+    runs = grid(ctx, MovingMNISTSet(QUICK.data, "train"), ["gen"], name=f"fig5_gen_{steps}_b{batch}",
+                train=replace(shorter(QUICK.train, steps), batch_size=batch))
+    t = time.perf_counter()
+    train_runs(ctx, runs)
+    test = MovingMNISTSet(QUICK.data, "test").load(data).frames[:500]
+    n_in = QUICK.data.num_input
+    target = test[:, n_in:].astype(np.float32) / 255
+    rec = reconstruct(load_model(runs[0].folder, runs[0].cfg), test)
+    first3 = psnr_per_clip(rec[:, :3], target[:, :3]).mean()
+    floors3 = psnr_floors(test[:, :n_in + 3], n_in)
+    floors = psnr_floors(test, n_in)
+    return dict(what=f"Fig. 5: generative without VC, {steps} steps at batch {batch}",
+                value=f"{psnr_per_clip(rec, target).mean():.1f} dB (first 3 frames {first3:.1f})",
+                reference=f"black {floors['black']:.1f} / copy-last {floors['copy_last']:.1f} "
+                          f"(first 3: {floors3['black']:.1f} / {floors3['copy_last']:.1f})",
+                seconds=time.perf_counter() - t)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=ROOT / "data")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--only", choices=("cater", "fig5"), default=None)
+    a = ap.parse_args(argv)
+    rows = []
+    if a.only in (None, "cater"):
+        rows += [cater_ceiling(a.data, 32, 300), cater_ceiling(a.data, 64, 1000)]
+    if a.only in (None, "fig5"):
+        rows += [fig5_generative(a.data, 10_000, 32)]
+    lines = ["| measurement | result | floor | seconds (2 cores) |", "|---|---|---|---|"]
+    lines += [f"| {r['what']} | {r['value']} | {r['reference']} | {r['seconds']:.0f} |" for r in rows]
+    text = "\n".join(["# What budget would make it informative (one seed each)", "", *lines]) + "\n"
+    print(text)
+    if a.out:
+        a.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
