@@ -115,3 +115,21 @@ def test_the_study_runs_in_the_smoke_profile(tmp_path, data_dir):
 
     assert set(ABLATIONS) <= set(ablations["setting"])
     assert set(scaling["steps"]) == set(SMOKE.study.scaling_steps) and (scaling["reached"] == scaling["steps"]).all()
+
+
+def test_a_run_cut_short_is_not_probed(tmp_path):
+    """The study probes only runs that reached their planned steps (a time-limited run waits for its resume)."""
+    from types import SimpleNamespace
+
+    from vjvcr.steps.study import finished
+
+    cfg = RunConfig("vjvcr", 0, SMOKE.data, SMOKE.model, SMOKE.train)
+    run = SimpleNamespace(folder=tmp_path, cfg=cfg)
+    assert not finished(run)  # nothing trained
+    (tmp_path / "last.pt").write_bytes(b"x")
+    lines = [{"step": s, "loss": 1.0} for s in range(1, cfg.train.steps)]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    assert not finished(run)  # one step short
+    with open(tmp_path / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"step": cfg.train.steps, "loss": 1.0}) + "\n")
+    assert finished(run)

@@ -92,3 +92,20 @@ def test_claim6_reads_the_representations_ceilings_not_the_oracle(tmp_path):
     assert f"**{HOLDS}**" in _claim6(render_fig2(tmp_path))
     _fig2_files(tmp_path, dict(vjvcr=25.0, gen=40.0, random=12.4, vjvcr_h=45.0, gen_h=30.0, supervised_h=50.0))
     assert REVERSED in _claim6(render_fig2(tmp_path))
+
+
+def test_the_readme_headline_gives_a_pairwise_claim_its_overall_verdict(tmp_path):
+    """claims.md's first row of a claim holds its first pair's verdict; the headline must show the overall one."""
+    from vjvcr.readme import claim_lines
+
+    (tmp_path / "claims.md").write_text(
+        "| claim | paper | pair | ours | verdict |\n|---|---|---|---|---|\n"
+        "| 1a. Speed is decodable | 0.04 vs 0.10 | A vs B | 0.7 vs 0.9 | **holds** |\n"
+        "|  |  | A vs C | 0.7 vs 0.3 | **does not hold at this budget** |\n"
+        "| | | *speed MSE* | | **does not hold at this budget** overall |\n"
+        "| 3. Rank collapses | 160 vs 360 | A vs C | 49 vs 40 | **holds** |\n")
+    (tmp_path / "fig2.md").write_text("| claim | paper | verdict here |\n|---|---|---|\n"
+                                      "| 6. z* predicts actions | 67 > 54 | **not informative at this budget** |\n")
+    assert claim_lines(tmp_path) == ["- 1a. Speed is decodable: **does not hold at this budget**",
+                                     "- 3. Rank collapses: **holds**",
+                                     "- 6. z* predicts actions: **not informative at this budget**"]

@@ -44,17 +44,22 @@ def results_section(out_dir: Path) -> str:
 
 
 def claim_lines(out_dir: Path) -> list[str]:
-    """``- claim: **verdict**`` for every claim row of claims.md, table2.md and fig2.md."""
-    lines = []
+    """``- claim: **verdict**`` for every claim of claims.md, table2.md and fig2.md: a claim tested pair by pair
+    (its first row holds the first pair's verdict) gets the verdict of its closing ``... overall`` row."""
+    verdicts: dict[str, str] = {}
     for name in ("claims.md", "table2.md", "fig2.md"):
         path = out_dir / name
         if not path.exists():
             continue
+        claim = None
         for row in path.read_text().splitlines():
             cells = [c.strip() for c in row.strip("|").split("|")]
             if re.match(r"^\d+[ab]?\. ", cells[0]) and "**" in cells[-1]:
-                lines.append(f"- {cells[0]}: {cells[-1]}")
-    return lines
+                claim = cells[0]
+                verdicts[claim] = cells[-1]
+            elif claim and not cells[0] and cells[-1].endswith(" overall"):
+                verdicts[claim] = cells[-1][: -len(" overall")]
+    return [f"- {claim}: {verdict}" for claim, verdict in verdicts.items()]
 
 
 def headline(out_dir: Path) -> str:

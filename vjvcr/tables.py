@@ -109,9 +109,9 @@ def render_markdown(table: pd.DataFrame, profile: str = "?") -> str:
               "on the paper's unknown scale. RankMe is bounded by the representation size d of the profile. "
               "Reference rows: the supervised ceiling is the same encoder trained on the speed label for the same "
               "budget and probed the same way (on CLEVRER it is trained on half of the training videos, as long "
-              "as the profile's clevrer_ceiling says, and probed on the other half); the oracle is the best any function of the input frames can do at the profile's "
-              "resolution (MovingMNIST: E[speed | the digit's drawn, whole-pixel positions in the 3 input frames], "
-              "from the generator's own trajectories; CLEVRER: a linear fit on the speed the annotated positions "
+              "as the profile's clevrer_ceiling says, and probed on the other half); the oracle is the best any "
+              "function of the input frames can do at the profile's resolution (MovingMNIST: E[speed | the "
+              "digit's drawn, whole-pixel positions in the 3 input frames], from the generator's own trajectories; CLEVRER: a linear fit on the speed the annotated positions "
               "of the input frames give); the random encoder is the untrained twin (the speed floor); the PSNR "
               "floors are trivial predictions of the 12 target frames."]
     return "\n".join(lines) + "\n"

@@ -95,7 +95,7 @@ def _models(ctx: Context):
     for run in plans.ceiling(ctx):  # its predictor is never trained
         yield "supervised", run.seed, load_model(run.folder, run.cfg), ("h_x", "h_y")
     for name in ("ema_teacher", "sigreg"):
-        for run in plans.ablations(ctx)[name]:
+        for run in [r for r in plans.ablations(ctx)[name] if finished(r)]:
             yield name, run.seed, load_model(run.folder, run.cfg), ("h_x", "pred", "h_y")
     for seed in ctx.run_seeds:
         yield "random", seed, random_encoder(ctx, seed, sets), ("h_x", "h_y")
@@ -112,12 +112,18 @@ def run_encoding(ctx: Context):
     return df
 
 
+def finished(run) -> bool:
+    """Whether ``run`` reached its planned steps: a run cut by a time limit is listed in the manifest with the
+    steps it reached and resumed by the next call, never probed half-trained (its schedule is not the planned one)."""
+    return (run.folder / "last.pt").exists() and reached_step(run.folder) >= run.cfg.train.steps
+
+
 def _speed_rows(ctx: Context, settings: dict, sets, **info) -> list[dict]:
     """Speed probes of every run of ``settings`` (name -> runs), one row per probed feature."""
     p = ctx.profile
     rows = []
     for name, runs in settings.items():
-        for run in [r for r in runs if (r.folder / "last.pt").exists()]:  # a study built up over several calls
+        for run in [r for r in runs if finished(r)]:  # a study built up over several calls
             res = speed_probe(load_model(run.folder, run.cfg), sets["train"], sets["test"], num_train=p.probe.num_train,
                               num_test=p.probe.num_test, alpha=tuple(p.probe.ridge_alphas))
             rows += [dict(setting=name if isinstance(name, str) else name[0], seed=run.seed,
@@ -161,7 +167,7 @@ def run_scaling(ctx: Context):
     """Speed R^2 (h_x, predicted states, h_y) of every scaling model against training compute, the supervised
     ceiling and the oracle beside them: ``claim1_scaling.csv`` and ``fig_claim1_scaling.png``."""
     sets = prepare_data(ctx, stochastic=False)
-    points = {k: [r for r in runs if (r.folder / "last.pt").exists()] for k, runs in plans.scaling(ctx).items()}
+    points = {k: [r for r in runs if finished(r)] for k, runs in plans.scaling(ctx).items()}
     rows = _speed_rows(ctx, points, sets)
     flops = {(name, steps): step_flops(runs[0].cfg) for (name, steps), runs in plans.scaling(ctx).items()}
     reached = {str(r.folder): reached_step(r.folder) for runs in points.values() for r in runs}
@@ -181,7 +187,7 @@ def run_slow_features(ctx: Context):
         d = runs[0].cfg.data
         sets = {s: MovingMNISTSet(d, s).load(ctx.data_dir) for s in ("train", "test")}
         for run in runs:
-            if (run.folder / "last.pt").exists():
+            if finished(run):
                 rows += [dict(model=name, distractor=kind, seed=run.seed, **r)
                          for r in probe_all(load_model(run.folder, run.cfg), sets, ctx, ("h_x", "h_y"))
                          if r["label"] in ("speed", "position")]
