@@ -26,7 +26,8 @@ def provenance(out_dir: Path) -> str:
     seeds = m.get("seeds", [])
     return (f"From the last `./run_all.sh` (profile `{m.get('profile')}`, {len(seeds)} seeds, commit "
             f"`{str(m.get('git_commit', '?'))[:12]}`, {m.get('device')}, digits: {m.get('digit_source')}; "
-            f"{sum(r.get('wall_s', 0) for r in books.values()) / 60:.1f} min for {len(books)} notebooks).")
+            f"{sum(r.get('wall_s', 0) for r in books.values()) / 60:.1f} min for {len(books)} notebooks, the wall time "
+            f"of that invocation, which reuses runs already trained in its data folder).")
 
 
 def results_section(out_dir: Path) -> str:
