@@ -93,7 +93,7 @@ def main(argv=None):
         rows += [cater_ceiling(a.data, 64, 1000, videos=1000)]
     if a.only in (None, "fig5"):
         rows += [fig5_generative(a.data, 10_000, 32)]
-    lines = ["| measurement | result | floor | seconds (2 cores) |", "|---|---|---|---|"]
+    lines = ["| measurement | result | floor | wall seconds (shared cores) |", "|---|---|---|---|"]
     lines += [f"| {r['what']} | {r['value']} | {r['reference']} | {r['seconds']:.0f} |" for r in rows]
     text = "\n".join(["# What budget would make it informative (one seed each)", "", *lines]) + "\n"
     print(text)
