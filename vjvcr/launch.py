@@ -7,7 +7,8 @@ resumed or skipped when its folder already holds it. ``submit(ctx, runs)`` sends
 SLURM (a job array) or, where there is no SLURM, to submitit's local executor; a job that runs out
 of its time comes back resumed (``vjvcr.train`` resumes from ``last.pt``).
 
-Worker processes ignore Ctrl-C (their parent answers it once) and end themselves when their parent
+Worker processes ignore Ctrl-C (they are started with it held, then ignore it; their parent answers it
+once) and end themselves when their parent
 dies, so a killed notebook or runner leaves no training process behind.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -90,20 +92,39 @@ def train_runs(ctx: Context, runs: list[Run], *, desc: str = "training") -> list
             return results
         threads = 0 if dev.type == "cuda" else max(1, (os.cpu_count() or 1) // workers)
         limit = run_time_limit(ctx, len(runs), workers)
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-                                 initargs=(threads,)) as pool:
-            futures = [pool.submit(train_one, run, ctx.data_dir, str(dev), limit) for run in runs]
-            try:
-                for f in futures:
-                    results.append(f.result())
-                    bar.update(1)
-            except BaseException:  # Ctrl-C or a failed run: stop the others now, keep what they saved
-                for f in futures:
-                    f.cancel()
-                for p in list(pool._processes.values()):
-                    p.terminate()
-                raise
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                                   initargs=(threads,))
+        try:
+            # the workers are spawned by these submits; with SIGINT blocked they start with it blocked, so a
+            # Ctrl-C while one still imports torch (before _worker_init) cannot kill it and break the pool; a
+            # Ctrl-C pressed meanwhile is held, not lost, and raised here as soon as the submits are done
+            with sigint_blocked():
+                futures = [pool.submit(train_one, run, ctx.data_dir, str(dev), limit) for run in runs]
+            for f in futures:
+                results.append(f.result())
+                bar.update(1)
+        except BaseException:  # Ctrl-C or a failed run: stop the others now, keep what they saved
+            # end the workers and let the pool fail its pending futures itself (cancelling them here as well
+            # races with its management thread: Python 3.11 then prints an InvalidStateError traceback)
+            for p in list(pool._processes.values()):
+                p.terminate()
+            pool.shutdown(wait=False)
+            raise
+        pool.shutdown()
     return results
+
+
+@contextmanager
+def sigint_blocked():
+    """Hold SIGINT (Ctrl-C) while the block runs, in this thread and in the processes and threads it starts."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 # ----------------------------------------------------------------------------- a cluster (submitit)
