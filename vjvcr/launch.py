@@ -8,8 +8,8 @@ SLURM (a job array) or, where there is no SLURM, to submitit's local executor; a
 of its time comes back resumed (``vjvcr.train`` resumes from ``last.pt``).
 
 Worker processes ignore Ctrl-C (they are started with it held, then ignore it; their parent answers it
-once) and end themselves when their parent
-dies, so a killed notebook or runner leaves no training process behind.
+once) and end themselves when their parent dies, so a killed notebook or runner leaves no training
+process behind.
 """
 from __future__ import annotations
 
