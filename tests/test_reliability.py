@@ -263,7 +263,7 @@ def test_a_killed_runner_leaves_no_kernel_or_worker_behind(tmp_path, data_dir):
     pids = _tree(proc.pid)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    for _ in range(20):
+    for _ in range(60):  # each generation notices within a second; a loaded machine takes longer to end them
         if not _alive(pids):
             break
         time.sleep(0.5)
@@ -320,3 +320,29 @@ def test_a_full_disk_gives_one_line_and_keeps_the_previous_manifest(tmp_path, mo
     assert Manifest(setup("smoke", out, tmp_path / "data"), kind="steps", command="x").write() is False
     assert "could not write manifest.json: no space left" in capsys.readouterr().err
     assert (out / "manifest.json").read_text() == before
+
+
+def test_a_worker_whose_parent_died_before_it_looked_still_ends(tmp_path):
+    """A process that starts watching its parent only after the parent died (re-parented meanwhile) ends at once."""
+    pid_file = tmp_path / "grandchild.pid"
+    grandchild = (f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(2); "
+                  "from vjvcr.context import watch_parent; watch_parent(0.2, parent=int(os.environ['WATCHED'])); "
+                  "time.sleep(300)")
+    child = (f"import os, subprocess, sys; os.environ['WATCHED'] = str(os.getpid()); "
+             f"subprocess.Popen([sys.executable, '-c', {grandchild!r}])")
+    subprocess.run([sys.executable, "-c", child], cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), check=True,
+                   timeout=60)
+    for _ in range(100):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.1)
+    pid = int(pid_file.read_text())
+    try:
+        for _ in range(600):  # 2 s and an import before it looks (slow on a loaded machine), then one check
+            if not _alive([pid]):
+                break
+            time.sleep(0.1)
+        assert not _alive([pid]), "the grandchild outlived its dead parent"
+    finally:
+        if _alive([pid]):
+            os.kill(pid, signal.SIGKILL)

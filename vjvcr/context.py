@@ -83,21 +83,40 @@ def folder(path, what: str) -> Path:
     return Path(path).expanduser().resolve()
 
 
-def watch_parent(interval: float = 1.0) -> None:
-    """End this process, and its own child processes, when its parent process dies.
+_WATCHED: set[int] = set()
+
+
+def watch_parent(interval: float = 1.0, parent: int | None = None) -> None:
+    """End this process, and its own child processes, when ``parent`` (default: its parent process) dies.
 
     Started in training workers and in notebook kernels the runner launched, so a killed
-    ``./run_all.sh`` leaves no kernel or worker behind.
+    ``./run_all.sh`` leaves no kernel or worker behind. ``parent`` is given by whoever started this
+    process, so one that was still starting when its parent died (and was re-parented before it
+    could look) ends at its first check instead of running on.
     """
-    parent = os.getppid()
+    parent = os.getppid() if parent is None else parent
+    if parent in _WATCHED:  # one watcher per parent and process
+        return
+    _WATCHED.add(parent)
+
+    def gone() -> bool:
+        if os.getppid() == parent:
+            return False
+        try:  # not (or no longer) our parent: gone unless it still runs (we may be its grandchild)
+            os.kill(parent, 0)
+            return False
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
 
     def poll():
         while True:
-            time.sleep(interval)
-            if os.getppid() != parent:  # re-parented: the parent is gone
+            if gone():
                 for child in mp.active_children():
                     child.terminate()
                 os._exit(1)
+            time.sleep(interval)
 
     threading.Thread(target=poll, daemon=True, name="vjvcr-watch-parent").start()
 
@@ -115,8 +134,9 @@ def setup(profile: str | Profile = "quick", out_dir=None, data_dir=None, **optio
     out.mkdir(parents=True, exist_ok=True)
     data.mkdir(parents=True, exist_ok=True)
     record_code(out)
-    if os.environ.get("VJVCR_RUNNER_PID") == str(os.getppid()):  # a kernel of ./run_all.sh: end with it
-        watch_parent()
+    runner = os.environ.get("VJVCR_RUNNER_PID", "")
+    if runner.isdigit() and int(runner) != os.getpid():  # a kernel of ./run_all.sh: end with the runner
+        watch_parent(parent=int(runner))
     return Context(profile, out, data, **options)
 
 

@@ -32,9 +32,9 @@ from .train import train
 TRAINING_SHARE = 0.7  # of a step's remaining time under a deadline; the rest is left for its analysis
 
 
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent answers Ctrl-C, once
-    watch_parent()
+    watch_parent(parent=parent)
     if threads:
         torch.set_num_threads(threads)
 
@@ -93,7 +93,7 @@ def train_runs(ctx: Context, runs: list[Run], *, desc: str = "training") -> list
         threads = 0 if dev.type == "cuda" else max(1, (os.cpu_count() or 1) // workers)
         limit = run_time_limit(ctx, len(runs), workers)
         pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-                                   initargs=(threads,))
+                                   initargs=(threads, os.getpid()))
         try:
             # the workers are spawned by these submits; with SIGINT blocked they start with it blocked, so a
             # Ctrl-C while one still imports torch (before _worker_init) cannot kill it and break the pool; a
