@@ -38,6 +38,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from report import publish  # noqa: E402  (benchmarks/report.py, beside this script)
 from vjvcr.config import get_profile  # noqa: E402
 from vjvcr.device import pick_device  # noqa: E402
 from vjvcr.runconfig import VARIANTS  # noqa: E402
@@ -185,10 +186,7 @@ def main(argv=None):
         return worker(a)
     if a.side_by_side:
         text = side_by_side(a)
-        print(text)
-        if a.out:
-            a.out.parent.mkdir(parents=True, exist_ok=True)
-            a.out.write_text(text)
+        publish(text, a.out)
         return
     profile, dev = get_profile(a.profile), pick_device(a.device)
     train = profile.train
@@ -221,10 +219,7 @@ def main(argv=None):
                      f"{100 * r['achieved_tflops'] * 1e12 / peak:.1f} | {r['peak_mem_gib']:.2f} | {r['warmup_s']:.1f} "
                      f"| {r['compiled']} |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    if a.out:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(text)
+    publish(text, a.out)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from report import publish  # noqa: E402  (benchmarks/report.py, beside this script)
 from vjvcr.analysis import psnr_floors, psnr_per_clip  # noqa: E402
 from vjvcr.checkpoints import load_model  # noqa: E402
 from vjvcr.config import QUICK  # noqa: E402
@@ -96,9 +97,7 @@ def main(argv=None):
     lines = ["| measurement | result | floor | wall seconds (shared cores) |", "|---|---|---|---|"]
     lines += [f"| {r['what']} | {r['value']} | {r['reference']} | {r['seconds']:.0f} |" for r in rows]
     text = "\n".join(["# What budget would make it informative (one seed each)", "", *lines]) + "\n"
-    print(text)
-    if a.out:
-        a.out.write_text(text)
+    publish(text, a.out)
 
 
 if __name__ == "__main__":

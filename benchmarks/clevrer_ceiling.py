@@ -21,6 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from report import publish  # noqa: E402  (benchmarks/report.py, beside this script)
 from vjvcr.checkpoints import load_model  # noqa: E402
 from vjvcr.context import setup  # noqa: E402
 from vjvcr.datasets import ClipSet, video_clips  # noqa: E402
@@ -56,9 +57,7 @@ def main(argv=None):
                           alpha=tuple(p.probe.ridge_alphas), features=("h_x",))["h_x"]["r2"] for r in runs]
         lines.append(f"| {lr:g} | {steps} | {len(r2)} | {', '.join(f'{v:.3f}' for v in r2)} | {np.mean(r2):.3f} | {seconds:.0f} |")
     text = "\n".join(["# CLEVRER supervised ceiling against its learning rate (quick profile)", "", *lines]) + "\n"
-    print(text)
-    if a.out:
-        a.out.write_text(text)
+    publish(text, a.out)
 
 
 if __name__ == "__main__":

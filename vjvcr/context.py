@@ -144,9 +144,28 @@ def default_out_dir(profile_name: str) -> Path:
     return ROOT / "figures" / ("" if profile_name == "quick" else profile_name)
 
 
+def shown_path(path: str | Path) -> str:
+    """``path`` as a committed record shows it: relative to the repository root when inside it,
+    else ".../<name>", so that no manifest carries one machine's folders."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return f".../{path.name}"
+
+
+def shown_command(argv: list[str]) -> str:
+    """``python -m vjvcr <argv>`` with every absolute path (also in ``--opt=/path``) shown by ``shown_path``."""
+    def show(arg: str) -> str:
+        key, eq, value = arg.rpartition("=") if arg.startswith("--") and "=" in arg else ("", "", arg)
+        return key + eq + (shown_path(value) if value.startswith("/") else value)
+
+    return " ".join(["python -m vjvcr", *map(show, argv)])
+
+
 def record_code(out_dir: Path) -> dict:
     """Which ``vjvcr`` this process imported (path and git commit): OUT/.code.json, read into the manifest."""
-    code = dict(vjvcr=str(Path(__file__).resolve().parent), commit=git_commit(ROOT))
+    code = dict(vjvcr=shown_path(Path(__file__).resolve().parent), commit=git_commit(ROOT))
     try:
         atomic_write_text(out_dir / ".code.json", json.dumps(code))
     except OSError:  # a read-only or full output folder: the manifest then lacks the record, nothing else

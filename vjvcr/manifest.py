@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from .checkpoints import read_metrics
-from .context import ROOT, Context, git_commit
+from .context import ROOT, Context, git_commit, shown_path
 from .fileio import DiskFullError, atomic_write_text
 
 PACKAGES = ("torch", "torchvision", "numpy", "papermill", "ipykernel", "ipywidgets", "matplotlib",
@@ -69,7 +69,7 @@ def environment_record() -> dict:
     device = (f"cuda: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available()
               else f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
     record = dict(python=sys.version.split()[0], platform=platform.platform(), packages=versions, device=device,
-                  git_commit=git_commit(), vjvcr=str(Path(__file__).resolve().parent))
+                  git_commit=git_commit(), vjvcr=shown_path(Path(__file__).resolve().parent))
     if torch.cuda.is_available():
         record.update(cuda=torch.version.cuda, gpu=torch.cuda.get_device_name(0),
                       gpu_memory_gib=round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1))

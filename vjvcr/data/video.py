@@ -49,26 +49,44 @@ def _encode(tmp: Path, frames: np.ndarray, fps: int, codec: str) -> None:
             stream.options = {"crf": "18", "preset": "veryfast", "threads": "1"}
             stream.codec_context.thread_count = 1
         for frame in frames:
-            for packet in stream.encode(_padded_frame(frame, stream.pix_fmt)):
+            for packet in stream.encode(_yuv_frame(frame, stream.pix_fmt)):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
 
 
-def _padded_frame(rgb: np.ndarray, pix_fmt: str):
-    """``rgb`` as a VideoFrame in ``pix_fmt`` whose line padding is zeros.
+# BT.601 RGB -> YCbCr rows (Y, Cb, Cr) per unit of R, G, B in [0, 1]; FFmpeg's default matrix.
+_BT601 = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
 
-    The colour conversion leaves the bytes past each line's end uninitialised, and the encoders
-    read them: the same frames then gave different files (and decoded pixels) from run to run.
+
+def yuv420_planes(rgb: np.ndarray, *, full_range: bool) -> list[np.ndarray]:
+    """The Y, Cb and Cr planes (uint8) of one uint8 RGB frame [H, W, 3], chroma averaged over 2x2 pixels.
+
+    ``full_range`` is JPEG's 0-255 range (yuvj420p); otherwise the video range Y 16-235, C 16-240.
+    Done here rather than by FFmpeg's swscale, whose threaded conversion gave different bytes now
+    and then for the same frames (tests/test_reliability.py::test_two_fresh_twins_are_byte_identical).
+    """
+    h, w = rgb.shape[:2]
+    if h % 2 or w % 2:
+        raise ValueError(f"4:2:0 video needs an even frame size, got {w}x{h}; render an even width and height")
+    ycc = rgb.astype(np.float64) / 255.0 @ _BT601.T
+    y, c = ycc[..., 0], ycc[..., 1:].reshape(h // 2, 2, w // 2, 2, 2).mean(axis=(1, 3))
+    y, c = (255 * y, 128 + 255 * c) if full_range else (16 + 219 * y, 128 + 224 * c)
+    return [np.clip(np.rint(p), 0, 255).astype(np.uint8) for p in (y, c[..., 0], c[..., 1])]
+
+
+def _yuv_frame(rgb: np.ndarray, pix_fmt: str):
+    """``rgb`` as a VideoFrame in ``pix_fmt`` (yuv420p or yuvj420p) whose line padding is zeros.
+
+    Encoders read the bytes past each line's end, so they are set rather than left uninitialised.
     """
     import av  # optional, as above
 
-    src = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt)
-    out = av.VideoFrame(src.width, src.height, pix_fmt)
-    for a, b in zip(src.planes, out.planes):
-        buf = np.zeros((b.height, b.line_size), np.uint8)
-        buf[:, :b.width] = np.frombuffer(a, np.uint8).reshape(a.height, a.line_size)[:, :a.width]
-        b.update(buf.tobytes())
+    out = av.VideoFrame(rgb.shape[1], rgb.shape[0], pix_fmt)
+    for plane, values in zip(out.planes, yuv420_planes(rgb, full_range=pix_fmt == "yuvj420p")):
+        buf = np.zeros((plane.height, plane.line_size), np.uint8)
+        buf[:, :plane.width] = values
+        plane.update(buf.tobytes())
     return out
 
 
