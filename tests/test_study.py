@@ -133,3 +133,24 @@ def test_a_run_cut_short_is_not_probed(tmp_path):
     with open(tmp_path / "metrics.jsonl", "a") as f:
         f.write(json.dumps({"step": cfg.train.steps, "loss": 1.0}) + "\n")
     assert finished(run)
+
+
+def test_the_study_trains_no_configuration_twice(tmp_path):
+    """A scaling point that trains exactly as an ablation (or a Table-1 run) is that run, not a copy."""
+    from dataclasses import replace
+
+    from vjvcr import plans
+    from vjvcr.config import QUICK, StudyConfig
+    from vjvcr.context import setup
+
+    # the quick settings, whose 1,000-step scaling points of VC over batch x time, the EMA teacher and SIGReg
+    # are the ablations of those names, and whose 1,000-step VJ-VCR and generative points are Table-1 runs
+    ctx = setup(replace(QUICK, name="study", study=StudyConfig(scaling_steps=(300, 1_000))), out_dir=tmp_path / "o",
+                data_dir=tmp_path / "d")
+    runs = plans.study(ctx)
+    hashes = [r.cfg.hash() for r in runs]
+    assert len(hashes) == len(set(hashes))
+    points, ablation = plans.scaling(ctx), plans.ablations(ctx)
+    for name in ("vc_batch_time", "ema_teacher", "sigreg"):
+        assert [r.folder for r in points[(name, 1_000)]] == [r.folder for r in ablation[name]]
+    assert [r.folder for r in points[("vjvcr", 1_000)]] == [r.folder for r in plans.table1(ctx) if r.cfg.variant == "vjvcr"]

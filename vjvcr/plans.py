@@ -159,8 +159,11 @@ def ablations(ctx: Context) -> dict[str, list[Run]]:
 
 
 def scaling(ctx: Context) -> dict[tuple[str, int], list[Run]]:
-    """(model, steps) -> runs of every ``SCALING`` model at every step count of the profile's study."""
-    return {(name, steps): _setting(ctx, variant, f"scaling_{name}_{steps}", overrides, steps)
+    """(model, steps) -> runs of every ``SCALING`` model at every step count of the profile's study; a point
+    that trains exactly as an ablation does (e.g. SIGReg at the profile's own steps) is that ablation's run."""
+    same = {r.cfg.hash(): r for runs in ablations(ctx).values() for r in runs}
+    return {(name, steps): [same.get(r.cfg.hash(), r) for r in _setting(ctx, variant, f"scaling_{name}_{steps}",
+                                                                         overrides, steps)]
             for steps in ctx.profile.study.scaling_steps for name, (variant, overrides) in SCALING.items()}
 
 
