@@ -154,3 +154,34 @@ def test_the_study_trains_no_configuration_twice(tmp_path):
     for name in ("vc_batch_time", "ema_teacher", "sigreg"):
         assert [r.folder for r in points[(name, 1_000)]] == [r.folder for r in ablation[name]]
     assert [r.folder for r in points[("vjvcr", 1_000)]] == [r.folder for r in plans.table1(ctx) if r.cfg.variant == "vjvcr"]
+
+
+def test_probe_results_are_kept_per_run_and_checkpoint(tmp_path):
+    """A study built up over several calls probes a run once; a new checkpoint, other data or a damaged
+    record is probed again."""
+    from types import SimpleNamespace
+
+    from vjvcr.context import setup
+    from vjvcr.steps.study import cached
+
+    ctx = setup("smoke", out_dir=tmp_path / "o", data_dir=tmp_path / "d")
+    run = SimpleNamespace(folder=tmp_path / "run")
+    run.folder.mkdir()
+    (run.folder / "last.pt").write_bytes(b"weights")
+    (run.folder / "metrics.jsonl").write_text(json.dumps({"step": 10, "loss": 1.0}) + "\n")
+    sets = {"train": SimpleNamespace(meta={"cache_file": "a.npz"}), "test": SimpleNamespace(meta={"cache_file": "b.npz"})}
+    calls = []
+
+    def probe():
+        calls.append(1)
+        return {"h_x": {"r2": 0.25 * len(calls)}}
+
+    assert cached(ctx, run, "speed", sets, probe) == {"h_x": {"r2": 0.25}}
+    assert cached(ctx, run, "speed", sets, probe) == {"h_x": {"r2": 0.25}} and len(calls) == 1
+    other = {**sets, "test": SimpleNamespace(meta={"cache_file": "c.npz"})}
+    assert cached(ctx, run, "speed", other, probe) == {"h_x": {"r2": 0.5}} and len(calls) == 2
+    (run.folder / "last.pt").write_bytes(b"weights, trained on")
+    assert cached(ctx, run, "speed", sets, probe) == {"h_x": {"r2": 0.75}} and len(calls) == 3
+    for f in (run.folder / "probes").glob("*.json"):
+        f.write_text('{"h_x": ')  # cut short
+    assert cached(ctx, run, "speed", sets, probe) == {"h_x": {"r2": 1.0}} and len(calls) == 4

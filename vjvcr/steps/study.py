@@ -16,9 +16,14 @@ study``; not part of ``./run_all.sh``), and ``claim1_summary.md``, whose sentenc
   new every frame (Sobal et al. 2022), speed and position probes.
 
 Every run is resumable and cached, so the study can be built up over several calls; the Table-1
-runs of the profile the study shares its settings with are reused, not retrained.
+runs of the profile the study shares its settings with are reused, not retrained. A run's probe
+results are kept in its folder (``probes/``), keyed by what was probed, on which data, with which
+probe settings and which checkpoint, so each call probes only the runs that are new or changed.
 """
 from __future__ import annotations
+
+import json
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -30,11 +35,12 @@ from sklearn.preprocessing import StandardScaler
 from torch.utils.flop_counter import FlopCounterMode
 
 from .. import plans
-from ..checkpoints import load_model
+from ..checkpoints import load_model, reached_step
 from ..context import Context
 from ..launch import train_runs
 from ..objective import objective_for
-from ..checkpoints import reached_step
+from ..config import config_hash
+from ..fileio import atomic_write_text
 from ..datasets import MovingMNISTSet
 from ..oracles import speed_oracle
 from ..plots_study import ablations_figure, distractor_figure, encoding_figure, scaling_figure
@@ -47,6 +53,7 @@ from .probing import random_encoder
 
 FEATURES = ("h_x", "pred", "h_y", "all")
 ABLATIONS = plans.ABLATIONS
+PROBE_VERSION = 1  # raise it when what a probe computes changes: results kept under an older one are not read
 
 
 def train_study(ctx: Context) -> list[dict]:
@@ -63,9 +70,29 @@ def _labels(mm, num_input: int) -> dict:
             "direction": np.concatenate([np.cos(angle), np.sin(angle)], axis=1), "digit": mm.digits[:, 0]}
 
 
-def probe_all(model, sets, ctx: Context, states=("h_x", "pred", "h_y")) -> list[dict]:
+def cached(ctx: Context, run, what: str, sets: dict, compute):
+    """``compute()``'s result for ``run``, read from the run's ``probes/`` folder when the same probe (``what``,
+    the probe settings, the data sets' meta, ``PROBE_VERSION``) was run on the same checkpoint before."""
+    ckpt = (run.folder / "last.pt").stat()
+    key = dict(what=what, version=PROBE_VERSION, probe=asdict(ctx.profile.probe), data={k: v.meta for k, v in sets.items()},
+               checkpoint=[reached_step(run.folder), ckpt.st_size, ckpt.st_mtime_ns])
+    path = run.folder / "probes" / f"{what.split(':')[0]}-{config_hash(key)}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):  # not probed yet, or a damaged file: probe again
+        pass
+    value = compute()
+    path.parent.mkdir(exist_ok=True)
+    atomic_write_text(path, json.dumps(value, default=float))
+    return json.loads(path.read_text())  # the same types whether it was just computed or read
+
+
+def probe_all(model, sets, ctx: Context, states=("h_x", "pred", "h_y"), run=None) -> list[dict]:
     """Linear probes of each state and of their concatenation ("all") for every label: R^2 (speed,
-    position, direction; standardised targets, ridge penalty by leave-one-out), accuracy (digit)."""
+    position, direction; standardised targets, ridge penalty by leave-one-out), accuracy (digit).
+    With ``run`` (the run ``model`` was loaded from) the result is cached in its folder (``cached``)."""
+    if run is not None:
+        return cached(ctx, run, f"probe_all:{','.join(states)}", sets, lambda: probe_all(model, sets, ctx, states))
     p = ctx.profile
     tr, te = sets["train"], sets["test"]
     ntr, nte = min(p.probe.num_train, len(tr)), min(p.probe.num_test, len(te))
@@ -88,24 +115,25 @@ def probe_all(model, sets, ctx: Context, states=("h_x", "pred", "h_y")) -> list[
 
 
 def _models(ctx: Context):
-    """(name, seed, model, states) of every model the encoding study probes, loaded one at a time."""
+    """(name, seed, model, states, run) of every model the encoding study probes, loaded one at a time
+    (run: None for the random encoder, which is no run)."""
     sets = prepare_data(ctx, stochastic=False)
     for run in plans.table1(ctx):
-        yield run.variant, run.seed, load_model(run.folder, run.cfg), ("h_x", "pred", "h_y")
+        yield run.variant, run.seed, load_model(run.folder, run.cfg), ("h_x", "pred", "h_y"), run
     for run in plans.ceiling(ctx):  # its predictor is never trained
-        yield "supervised", run.seed, load_model(run.folder, run.cfg), ("h_x", "h_y")
+        yield "supervised", run.seed, load_model(run.folder, run.cfg), ("h_x", "h_y"), run
     for name in ("ema_teacher", "sigreg"):
         for run in [r for r in plans.ablations(ctx)[name] if finished(r)]:
-            yield name, run.seed, load_model(run.folder, run.cfg), ("h_x", "pred", "h_y")
+            yield name, run.seed, load_model(run.folder, run.cfg), ("h_x", "pred", "h_y"), run
     for seed in ctx.run_seeds:
-        yield "random", seed, random_encoder(ctx, seed, sets), ("h_x", "h_y")
+        yield "random", seed, random_encoder(ctx, seed, sets), ("h_x", "h_y"), None
 
 
 def run_encoding(ctx: Context):
     """What each representation encodes: ``claim1_encoding.csv`` and ``fig_claim1_encoding.png``."""
     sets = prepare_data(ctx, stochastic=False)
-    rows = [dict(model=name, seed=seed, **r) for name, seed, model, states in _models(ctx)
-            for r in probe_all(model, sets, ctx, states)]
+    rows = [dict(model=name, seed=seed, **r) for name, seed, model, states, run in _models(ctx)
+            for r in probe_all(model, sets, ctx, states, run=run)]
     df = pd.DataFrame(rows)
     df.to_csv(ctx.out_dir / "claim1_encoding.csv", index=False, float_format="%.4f")
     ctx.save(encoding_figure(df), "fig_claim1_encoding.png")
@@ -124,8 +152,9 @@ def _speed_rows(ctx: Context, settings: dict, sets, **info) -> list[dict]:
     rows = []
     for name, runs in settings.items():
         for run in [r for r in runs if finished(r)]:  # a study built up over several calls
-            res = speed_probe(load_model(run.folder, run.cfg), sets["train"], sets["test"], num_train=p.probe.num_train,
-                              num_test=p.probe.num_test, alpha=tuple(p.probe.ridge_alphas))
+            res = cached(ctx, run, "speed", sets, lambda: speed_probe(
+                load_model(run.folder, run.cfg), sets["train"], sets["test"], num_train=p.probe.num_train,
+                num_test=p.probe.num_test, alpha=tuple(p.probe.ridge_alphas)))
             rows += [dict(setting=name if isinstance(name, str) else name[0], seed=run.seed,
                           steps=run.cfg.train.steps, feature=f, r2=r["r2"], **info) for f, r in res.items()]
     return rows
@@ -189,7 +218,7 @@ def run_slow_features(ctx: Context):
         for run in runs:
             if finished(run):
                 rows += [dict(model=name, distractor=kind, seed=run.seed, **r)
-                         for r in probe_all(load_model(run.folder, run.cfg), sets, ctx, ("h_x", "h_y"))
+                         for r in probe_all(load_model(run.folder, run.cfg), sets, ctx, ("h_x", "h_y"), run=run)
                          if r["label"] in ("speed", "position")]
     df = pd.DataFrame(rows)
     df.to_csv(ctx.out_dir / "claim1_distractor.csv", index=False, float_format="%.4f")
