@@ -185,3 +185,22 @@ def test_probe_results_are_kept_per_run_and_checkpoint(tmp_path):
     for f in (run.folder / "probes").glob("*.json"):
         f.write_text('{"h_x": ')  # cut short
     assert cached(ctx, run, "speed", sets, probe) == {"h_x": {"r2": 1.0}} and len(calls) == 4
+
+
+def test_the_slow_feature_summary_compares_each_model_with_pixel_prediction(tmp_path):
+    """Sobal et al.'s pattern written into the CSV (VJ-VCR behind the generative model on position with fixed
+    noise, ahead with changing noise; SIGReg level with it) must come out of the sentences as such."""
+    from vjvcr.study_summary import against_pixels
+
+    values = {("static_noise", "vjvcr"): 0.2, ("static_noise", "gen"): 0.6, ("static_noise", "sigreg"): 0.61,
+              ("dynamic_noise", "vjvcr"): 0.7, ("dynamic_noise", "gen"): 0.4, ("dynamic_noise", "sigreg"): 0.41}
+    rows = [dict(model=m, distractor=k, seed=s, feature=f, label=label, metric="r2", value=v + 0.01 * s)
+            for (k, m), v in values.items() for s in range(3) for f in ("h_x", "h_y") for label in ("speed", "position")]
+    df = pd.DataFrame(rows)
+    lines = against_pixels(df[df["feature"] == "h_x"])
+    assert len(lines) == 4  # two distractors x two labels
+    static_position = next(line for line in lines if "fixed" in line and "position" in line)
+    dynamic_position = next(line for line in lines if "every frame" in line and "position" in line)
+    assert "VJ-VCR 0.210 ± 0.010: does not hold" in static_position
+    assert "VJ-VCR 0.710 ± 0.010: holds" in dynamic_position
+    assert "VJ-VCR with SIGReg 0.620 ± 0.010: no difference" in static_position

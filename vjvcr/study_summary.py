@@ -74,8 +74,9 @@ def distractor_sentences(out_dir: Path) -> list[str]:
     if not path.exists():
         return []
     df = pd.read_csv(path)
-    df = df[(df["label"] == "speed") & (df["feature"] == "h_x")]
-    lines = []
+    df = df[df["feature"] == "h_x"]
+    lines = against_pixels(df)
+    df = df[df["label"] == "speed"]
     for name in df["model"].unique():
         dynamic, static = _values(df, model=name, distractor="dynamic_noise"), _values(df, model=name, distractor="static_noise")
         verdict = compare(dynamic, static, floor=0.0, margin=MARGINS["speed_r2"])
@@ -83,6 +84,23 @@ def distractor_sentences(out_dir: Path) -> list[str]:
                 REVERSED: "learns speed better with the fixed noise"}.get(verdict, verdict)
         lines.append(f"- {NAMES.get(name, name)}, speed R² on h_x with dynamic vs static noise: {dynamic.text()} vs "
                      f"{static.text()}: {said}.")
+    return lines
+
+
+def against_pixels(df: pd.DataFrame) -> list[str]:
+    """Sobal et al.'s question: does each joint-embedding model beat pixel prediction (the generative model) on
+    speed and position (h_x) with each distractor? The floor is 0 R² (predicting the mean)."""
+    lines = []
+    for kind, said in (("static_noise", "noise fixed over the clip"), ("dynamic_noise", "noise new every frame")):
+        for label in ("speed", "position"):
+            sub = df[(df["distractor"] == kind) & (df["label"] == label)]
+            gen = _values(sub, model="gen")
+            parts = [f"{NAMES.get(m, m)} {_values(sub, model=m).text()}: "
+                     f"{compare(_values(sub, model=m), gen, floor=0.0, margin=MARGINS['speed_r2'])}"
+                     for m in sub["model"].unique() if m != "gen"]
+            if parts and not gen.missing:
+                lines.append(f"- With {said}: does each joint-embedding model beat pixel prediction on {label} "
+                             f"(R² on h_x; the generative model {gen.text()})? " + "; ".join(parts) + ".")
     return lines
 
 
