@@ -82,7 +82,8 @@ def distractor_sentences(out_dir: Path) -> list[str]:
         verdict = compare(dynamic, static, floor=0.0, margin=MARGINS["speed_r2"])
         said = {HOLDS: "learns speed better when the noise changes every frame than when it is fixed",
                 REVERSED: "learns speed better with the fixed noise"}.get(verdict, verdict)
-        lines.append(f"- {NAMES.get(name, name)}, speed R² on h_x with dynamic vs static noise: {dynamic.text()} vs "
+        who = NAMES.get(name, name)
+        lines.append(f"- {who[0].upper() + who[1:]}, speed R² on h_x with dynamic vs static noise: {dynamic.text()} vs "
                      f"{static.text()}: {said}.")
     return lines
 
