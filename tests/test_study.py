@@ -204,3 +204,18 @@ def test_the_slow_feature_summary_compares_each_model_with_pixel_prediction(tmp_
     assert "VJ-VCR 0.210 ± 0.010: does not hold" in static_position
     assert "VJ-VCR 0.710 ± 0.010: holds" in dynamic_position
     assert "VJ-VCR with SIGReg 0.620 ± 0.010: no difference" in static_position
+
+
+def test_ablation_sentences_follow_the_seeds(tmp_path):
+    from vjvcr.study_summary import ablation_sentences
+
+    values = {"reference": (0.20, 0.25, 0.30), "vc_batch_time": (0.50, 0.55, 0.60), "stopgrad": (0.28, 0.40, 0.45),
+              "d_above_batch": (0.05, 0.08, 0.10)}
+    rows = [dict(setting=k, seed=s, steps=1000, feature=f, r2=v[s], what=f"what {k} is")
+            for k, v in values.items() for s in range(3) for f in ("h_x", "h_y")]
+    pd.DataFrame(rows).to_csv(tmp_path / "claim1_ablations.csv", index=False)
+    lines = {line.split("`")[1]: line for line in ablation_sentences(tmp_path)}
+    assert set(lines) == {"vc_batch_time", "stopgrad", "d_above_batch"}
+    assert lines["vc_batch_time"].endswith("ahead of the reference: holds.")
+    assert lines["stopgrad"].endswith("no difference beyond the seeds' spread.")
+    assert lines["d_above_batch"].endswith("does not hold at this budget.")

@@ -69,6 +69,24 @@ def against_reference(out_dir: Path) -> list[str]:
     return lines
 
 
+def ablation_sentences(out_dir: Path) -> list[str]:
+    """Each open choice against the reference VJ-VCR at the profile's steps (``claim1_ablations.csv``), on h_x."""
+    path = out_dir / "claim1_ablations.csv"
+    if not path.exists():
+        return []
+    df = pd.read_csv(path)
+    df = df[df["feature"] == "h_x"]
+    ref, floor = _values(df, setting="reference"), _floor(out_dir, "h_x")
+    lines = []
+    for name in df["setting"].unique():
+        if name != "reference":
+            what = df[df["setting"] == name]["what"].iloc[0]
+            verdict = compare(_values(df, setting=name), ref, floor=floor, margin=MARGINS["speed_r2"])
+            lines.append(f"- `{name}` ({what}): {_values(df, setting=name).text()} against the reference's {ref.text()}; "
+                         f"ahead of the reference: {verdict}.")
+    return lines
+
+
 def distractor_sentences(out_dir: Path) -> list[str]:
     path = out_dir / "claim1_distractor.csv"
     if not path.exists():
@@ -108,11 +126,13 @@ def against_pixels(df: pd.DataFrame) -> list[str]:
 def write_summary(out_dir: str | Path) -> str:
     out_dir = Path(out_dir)
     parts = ["# Claim 1: what the study's seeds say", "",
-             "Generated from `claim1_scaling.csv` and `claim1_distractor.csv`; each verdict needs every seed of one "
+             "Generated from `claim1_scaling.csv`, `claim1_ablations.csv` and `claim1_distractor.csv`; each verdict needs every seed of one "
              "side beyond every seed of the other by 0.05 R² (`vjvcr/verdicts.py`), against the random encoder. "
              "Only runs that reached their planned steps count.", "", "## Does VJ-VCR get ahead with compute?", ""]
     if (out_dir / "claim1_scaling.csv").exists():
         parts += scaling_sentences(out_dir) + ["", "## The other answers to collapse", ""] + against_reference(out_dir)
+    parts += ["", "## One open choice at a time (speed R² on h_x at the profile's steps, against the reference VJ-VCR)",
+              ""] + ablation_sentences(out_dir)
     parts += ["", "## The slow-feature test", ""] + distractor_sentences(out_dir)
     text = "\n".join(parts) + "\n"
     (out_dir / "claim1_summary.md").write_text(text)
