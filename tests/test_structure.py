@@ -197,3 +197,14 @@ def test_following_a_step_down_to_the_loop_never_climbs_back(tmp_path, data_dir)
     finally:
         sys.setprofile(None)
     assert not climbs, "the path climbs back into a module it left:\n" + "\n".join(list(climbs)[:5])
+
+
+def test_every_relative_link_in_the_docs_leads_to_a_file():
+    """Links and images in README.md and docs/*.md resolve from the page's own folder (as GitHub renders them)."""
+    broken = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            path = target.split("#")[0]
+            if path and "://" not in path and not path.startswith("mailto:") and not (page.parent / path).exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not broken, broken
