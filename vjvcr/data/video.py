@@ -63,8 +63,9 @@ def yuv420_planes(rgb: np.ndarray, *, full_range: bool) -> list[np.ndarray]:
     """The Y, Cb and Cr planes (uint8) of one uint8 RGB frame [H, W, 3], chroma averaged over 2x2 pixels.
 
     ``full_range`` is JPEG's 0-255 range (yuvj420p); otherwise the video range Y 16-235, C 16-240.
-    Done here rather than by FFmpeg's swscale, whose threaded conversion gave different bytes now
-    and then for the same frames (tests/test_reliability.py::test_two_fresh_twins_are_byte_identical).
+    Done here rather than by FFmpeg's swscale, which PyAV runs threaded: with it the same frames gave
+    a different file now and then (tests/test_reliability.py::test_two_fresh_twins_are_byte_identical;
+    swscale was the one part of the path that was neither pure numpy nor single-threaded).
     """
     h, w = rgb.shape[:2]
     if h % 2 or w % 2:
