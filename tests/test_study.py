@@ -219,3 +219,16 @@ def test_ablation_sentences_follow_the_seeds(tmp_path):
     assert lines["vc_batch_time"].endswith("ahead of the reference: holds.")
     assert lines["stopgrad"].endswith("no difference beyond the seeds' spread.")
     assert lines["d_above_batch"].endswith("does not hold at this budget.")
+
+
+def test_a_point_with_fewer_seeds_finished_gets_no_verdict(tmp_path):
+    """One finished seed of a longer point, far ahead, must not make "VJ-VCR passes": it is named, not compared."""
+    from vjvcr.study_summary import scaling_sentences
+
+    r2 = {("vjvcr", 300): (0.30, 0.32, 0.34), ("gen", 300): (0.31, 0.33, 0.35), ("vjvcr", 6000): (0.9,), ("gen", 6000): (0.4,)}
+    rows = [dict(model=m, steps=st, seed=s, feature=f, r2=v, reached=st, flops=st * 1e9)
+            for (m, st), vals in r2.items() for s, v in enumerate(vals) for f in ("h_x", "h_y")]
+    pd.DataFrame(rows).to_csv(tmp_path / "claim1_scaling.csv", index=False)
+    text = "\n".join(scaling_sentences(tmp_path))
+    assert "VJ-VCR passes" not in text and "does not pass the generative model on h_x" in text
+    assert "6,000 steps (1 of 3)" in text and "6,000 steps (6.0e+12" not in text
