@@ -104,7 +104,7 @@ def movingmnist(ctx, split: str, *, stochastic: bool = False) -> mmnist.MovingMN
 
 SPLITS = {"clevrer": ("train", "validation"), "cater": ("train", "val")}
 _MARKER = {"clevrer": "video_train", "cater": "lists/actions_present"}
-TWIN_VERSION = 3  # 2: zeroed line padding; 3: colour conversion in numpy, not by threaded swscale (byte-reproducible)
+TWIN_VERSION = 3  # 2: zeroed line padding; 3: colour conversion in numpy, not by threaded swscale
 # (the clip caches' version 3: several CLEVRER windows per video, CATER labels of the target frames)
 
 

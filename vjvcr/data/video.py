@@ -63,14 +63,16 @@ def yuv420_planes(rgb: np.ndarray, *, full_range: bool) -> list[np.ndarray]:
     """The Y, Cb and Cr planes (uint8) of one uint8 RGB frame [H, W, 3], chroma averaged over 2x2 pixels.
 
     ``full_range`` is JPEG's 0-255 range (yuvj420p); otherwise the video range Y 16-235, C 16-240.
-    Done here rather than by FFmpeg's swscale, which PyAV runs threaded: with it the same frames gave
-    a different file now and then (tests/test_reliability.py::test_two_fresh_twins_are_byte_identical;
-    swscale was the one part of the path that was neither pure numpy nor single-threaded).
+    Done here rather than by FFmpeg's swscale, which PyAV runs threaded, so that the encoder's input is
+    the same bytes every time (x264 itself still varies its output now and then, by a level or two at a
+    few pixels: tests/test_reliability.py::test_two_fresh_twins_are_the_same_scenes).
     """
     h, w = rgb.shape[:2]
     if h % 2 or w % 2:
         raise ValueError(f"4:2:0 video needs an even frame size, got {w}x{h}; render an even width and height")
-    ycc = rgb.astype(np.float64) / 255.0 @ _BT601.T
+    r, g, b = (rgb[..., k].astype(np.float64) / 255.0 for k in range(3))
+    # element by element, not a matrix product: BLAS may sum in another order from call to call
+    ycc = np.stack([m[0] * r + m[1] * g + m[2] * b for m in _BT601], axis=-1)
     y, c = ycc[..., 0], ycc[..., 1:].reshape(h // 2, 2, w // 2, 2, 2).mean(axis=(1, 3))
     y, c = (255 * y, 128 + 255 * c) if full_range else (16 + 219 * y, 128 + 224 * c)
     return [np.clip(np.rint(p), 0, 255).astype(np.uint8) for p in (y, c[..., 0], c[..., 1])]
