@@ -213,6 +213,9 @@ def test_two_fresh_twins_are_the_same_scenes(tmp_path):
     from vjvcr.data.clevrer_twin import generate_clevrer
     from vjvcr.data.video import read_frames
 
+    def difference(a, b):  # mean absolute difference of two videos' decoded frames, in levels
+        return float(np.abs(read_frames(a).astype(np.float32) - read_frames(b).astype(np.float32)).mean())
+
     for k in (0, 1):
         generate_clevrer(tmp_path / f"clevrer{k}", num_train=4, num_validation=2, num_frames=30, width=72, height=48,
                          progress=False)
@@ -223,10 +226,12 @@ def test_two_fresh_twins_are_the_same_scenes(tmp_path):
         for rel in files:
             a, b = tmp_path / f"{name}0" / rel, tmp_path / f"{name}1" / rel
             if rel.suffix == ".mp4":
-                fa, fb = read_frames(a).astype(np.float32), read_frames(b).astype(np.float32)
-                assert fa.shape == fb.shape and np.abs(fa - fb).mean() < 0.25, rel
+                assert difference(a, b) < 0.25, rel
             else:
                 assert a.read_bytes() == b.read_bytes(), rel
+    # the bound tells scenes apart: two different videos of one twin differ by far more
+    videos = sorted((tmp_path / "clevrer0").rglob("*.mp4"))
+    assert difference(videos[0], videos[1]) > 1.0
 
 
 # ----------------------------------------------------------------------------- signals and full disks

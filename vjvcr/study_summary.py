@@ -21,6 +21,21 @@ def _values(df, **where) -> Measured:
     return Measured.of(df["r2"] if "r2" in df else df["value"])
 
 
+def _name(model: str) -> str:
+    """A model's name to start a sentence with."""
+    name = NAMES.get(model, model)
+    return name[0].upper() + name[1:]
+
+
+def _h_x_rows(out_dir: Path, csv: str) -> pd.DataFrame | None:
+    """The h_x rows of one of the study's CSVs, or None before that part has run."""
+    path = out_dir / csv
+    if not path.exists():
+        return None
+    df = pd.read_csv(path)
+    return df[df["feature"] == "h_x"]
+
+
 def _floor(out_dir: Path, feature: str) -> float:
     enc = out_dir / "claim1_encoding.csv"
     if not enc.exists():
@@ -76,17 +91,15 @@ def against_reference(out_dir: Path) -> list[str]:
             if not (a.missing or b.missing):
                 parts.append(f"{steps:,}: {a.text()} vs {b.text()}, {compare(a, b, floor=floor, margin=MARGINS['speed_r2'])}")
         if parts:
-            lines.append(f"- {NAMES[name][0].upper() + NAMES[name][1:]} ahead of the reference VJ-VCR on h_x? " + "; ".join(parts) + ".")
+            lines.append(f"- {_name(name)} ahead of the reference VJ-VCR on h_x? " + "; ".join(parts) + ".")
     return lines
 
 
 def ablation_sentences(out_dir: Path) -> list[str]:
     """Each open choice against the reference VJ-VCR at the profile's steps (``claim1_ablations.csv``), on h_x."""
-    path = out_dir / "claim1_ablations.csv"
-    if not path.exists():
+    df = _h_x_rows(out_dir, "claim1_ablations.csv")
+    if df is None:
         return []
-    df = pd.read_csv(path)
-    df = df[df["feature"] == "h_x"]
     ref, floor = _values(df, setting="reference"), _floor(out_dir, "h_x")
     lines = []
     for name in df["setting"].unique():
@@ -99,11 +112,9 @@ def ablation_sentences(out_dir: Path) -> list[str]:
 
 
 def distractor_sentences(out_dir: Path) -> list[str]:
-    path = out_dir / "claim1_distractor.csv"
-    if not path.exists():
+    df = _h_x_rows(out_dir, "claim1_distractor.csv")
+    if df is None:
         return []
-    df = pd.read_csv(path)
-    df = df[df["feature"] == "h_x"]
     lines = against_pixels(df)
     df = df[df["label"] == "speed"]
     for name in df["model"].unique():
@@ -111,8 +122,7 @@ def distractor_sentences(out_dir: Path) -> list[str]:
         verdict = compare(dynamic, static, floor=0.0, margin=MARGINS["speed_r2"])
         said = {HOLDS: "learns speed better when the noise changes every frame than when it is fixed",
                 REVERSED: "learns speed better with the fixed noise"}.get(verdict, verdict)
-        who = NAMES.get(name, name)
-        lines.append(f"- {who[0].upper() + who[1:]}, speed R² on h_x with dynamic vs static noise: {dynamic.text()} vs "
+        lines.append(f"- {_name(name)}, speed R² on h_x with dynamic vs static noise: {dynamic.text()} vs "
                      f"{static.text()}: {said}.")
     return lines
 
