@@ -156,3 +156,21 @@ def test_colour_conversion_gives_the_bt601_values():
     assert abs(int(cr[0, 0]) - (128 + 0.5 * 127.5)) <= 1 and abs(int(cb[0, 0]) - (128 - 0.5 * 0.168736 * 255)) <= 1
     with pytest.raises(ValueError, match="even"):
         yuv420_planes(np.zeros((3, 4, 3), np.uint8), full_range=False)
+
+
+def test_h264_videos_decode_to_exactly_the_planes_written(tmp_path):
+    """H.264 is written lossless: every decoded 4:2:0 plane equals the numpy conversion of the frame."""
+    import av
+
+    from vjvcr.data.video import write_video, yuv420_planes
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, size=(6, 16, 24, 3), dtype=np.uint8)  # noise: the hardest case for a codec
+    write_video(tmp_path / "v.mp4", frames)
+    with av.open(str(tmp_path / "v.mp4")) as container:
+        decoded = list(container.decode(video=0))
+    assert len(decoded) == len(frames)
+    for frame, got in zip(frames, decoded):
+        for want, plane in zip(yuv420_planes(frame, full_range=False), got.planes):
+            rows = np.frombuffer(bytes(plane), np.uint8).reshape(plane.height, plane.line_size)[:, :plane.width]
+            assert np.array_equal(rows, want)

@@ -104,7 +104,8 @@ def movingmnist(ctx, split: str, *, stochastic: bool = False) -> mmnist.MovingMN
 
 SPLITS = {"clevrer": ("train", "validation"), "cater": ("train", "val")}
 _MARKER = {"clevrer": "video_train", "cater": "lists/actions_present"}
-TWIN_VERSION = 3  # 2: zeroed line padding; 3: colour conversion in numpy, not by threaded swscale
+# 2: zeroed line padding; 3: colour conversion in numpy, not by threaded swscale; CLEVRER 4: lossless H.264
+TWIN_VERSION = {"clevrer": 4, "cater": 3}
 # (the clip caches' version 3: several CLEVRER windows per video, CATER labels of the target frames)
 
 
@@ -126,7 +127,7 @@ class ClipSet:
     def twin_params(self) -> dict:
         v = self.cfg
         return dict(n=(v.num_train, v.num_test), frames=v.twin_frames, w=v.twin_width, h=v.twin_height, seed=0,
-                    version=TWIN_VERSION)
+                    version=TWIN_VERSION[self.name])
 
     def root(self, data_dir: Path) -> tuple[Path, str]:
         """(root, "real" or "twin")."""

@@ -22,7 +22,11 @@ class VideoDecodeError(RuntimeError):
 
 
 def write_video(path: str | Path, frames: np.ndarray, *, fps: int = 25, codec: str | None = None) -> Path:
-    """Write uint8 RGB frames [T, H, W, 3]; ``.mp4`` -> H.264 (like CLEVRER), ``.avi`` -> MJPEG (like CATER)."""
+    """Write uint8 RGB frames [T, H, W, 3]; ``.mp4`` -> H.264 (like CLEVRER), ``.avi`` -> MJPEG (like CATER).
+
+    H.264 is written lossless (x264 at qp 0): its decoded 4:2:0 planes are exactly ``yuv420_planes`` of the
+    frames, so two writes of the same frames decode to the same pixels even when x264's bits differ.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frames = np.ascontiguousarray(frames, dtype=np.uint8)
@@ -45,8 +49,9 @@ def _encode(tmp: Path, frames: np.ndarray, fps: int, codec: str) -> None:
             stream.options = {"q:v": "3"}  # near-lossless JPEG frames (CATER's AVIs are MJPEG)
         else:
             stream.pix_fmt = "yuv420p"
-            # one encoder thread: with several, x264 gave different bytes now and then (tests/test_reliability.py)
-            stream.options = {"crf": "18", "preset": "veryfast", "threads": "1"}
+            # lossless (qp 0): x264, even on one thread and fed the same YUV bytes, gives other bits now and then,
+            # which lossy coding turned into other pixels; lossless, every encoding decodes to the input planes
+            stream.options = {"qp": "0", "preset": "veryfast", "threads": "1"}
             stream.codec_context.thread_count = 1
         for frame in frames:
             for packet in stream.encode(_yuv_frame(frame, stream.pix_fmt)):
@@ -64,8 +69,8 @@ def yuv420_planes(rgb: np.ndarray, *, full_range: bool) -> list[np.ndarray]:
 
     ``full_range`` is JPEG's 0-255 range (yuvj420p); otherwise the video range Y 16-235, C 16-240.
     Done here rather than by FFmpeg's swscale, which PyAV runs threaded, so that the encoder's input is
-    the same bytes every time (x264 itself still varies its output now and then, by a level or two at a
-    few pixels: tests/test_reliability.py::test_two_fresh_twins_are_the_same_scenes).
+    the same bytes every time (x264 itself still varies its bits now and then, which is why H.264 is written
+    lossless: tests/test_reliability.py::test_two_fresh_twins_decode_to_the_same_frames).
     """
     h, w = rgb.shape[:2]
     if h % 2 or w % 2:
