@@ -174,3 +174,13 @@ def test_h264_videos_decode_to_exactly_the_planes_written(tmp_path):
         for want, plane in zip(yuv420_planes(frame, full_range=False), got.planes):
             rows = np.frombuffer(bytes(plane), np.uint8).reshape(plane.height, plane.line_size)[:, :plane.width]
             assert np.array_equal(rows, want)
+
+
+def test_clip_windows_spread_from_start_to_the_last_that_fits():
+    from vjvcr.data.clevrer import clip_windows
+
+    w = clip_windows(40, num_frames=4, stride=3, start=2, clips_per_video=3)
+    assert w[0] == [2, 5, 8, 11] and w[-1] == [30, 33, 36, 39]  # 39 is the video's last frame
+    assert w[1] == [16, 19, 22, 25]  # halfway between the first starts, 2 and 30
+    with pytest.raises(ValueError, match="fewer than one clip"):
+        clip_windows(10, num_frames=4, stride=3, start=2, clips_per_video=1)

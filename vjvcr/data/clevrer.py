@@ -96,6 +96,16 @@ def speed_labels(ann: dict, frame_indices) -> float:
     return float(np.concatenate(speeds).mean()) if speeds else 0.0
 
 
+def clip_windows(video_frames: int, *, num_frames: int, stride: int, start: int, clips_per_video: int) -> list:
+    """The video frames of each clip of a video: ``clips_per_video`` windows of ``num_frames`` frames taken every
+    ``stride`` frames, their first frames spread evenly from ``start`` to the last one that fits."""
+    last = video_frames - 1 - stride * (num_frames - 1)  # the last first frame that fits
+    if last < start:
+        raise ValueError(f"{video_frames} frames, fewer than one clip needs")
+    starts = np.linspace(start, last, clips_per_video).round().astype(int)
+    return [[int(s) + stride * k for k in range(num_frames)] for s in starts]
+
+
 @dataclass
 class ClevrerClips:
     """Decoded clips and labels of one split (what the experiments use)."""
@@ -140,7 +150,6 @@ class ClevrerDataset:
         videos = sorted(folder.glob("video_*/video_*.mp4"))
         if max_videos is not None:
             videos = videos[:max_videos]
-        span = stride * (num_frames - 1)
         frames, speeds, inputs, ids, skipped = [], [], [], [], []
         for vp in tqdm(videos, desc=f"CLEVRER {split}", disable=not progress):
             index = int(vp.stem.split("_")[1])
@@ -150,11 +159,8 @@ class ClevrerDataset:
                 continue
             try:
                 ann = json.loads(ap.read_text())
-                last = len(ann["motion_trajectory"]) - 1 - span  # the last first frame that fits
-                if last < start:
-                    raise ValueError(f"{len(ann['motion_trajectory'])} frames, fewer than one clip needs")
-                starts = np.linspace(start, last, clips_per_video).round().astype(int)
-                windows = [[int(s) + stride * k for k in range(num_frames)] for s in starts]
+                windows = clip_windows(len(ann["motion_trajectory"]), num_frames=num_frames, stride=stride,
+                                       start=start, clips_per_video=clips_per_video)
                 video = read_frames(vp, indices=sorted({f for w in windows for f in w}), size=size)
                 at = {f: i for i, f in enumerate(sorted({f for w in windows for f in w}))}
                 clips = [video[[at[f] for f in w]] for w in windows]

@@ -1,0 +1,126 @@
+"""How high can any function of the input frames go on CLEVRER's speed label? The oracle and what bounds it.
+
+    python benchmarks/clevrer_oracle.py --data DIR [--profile quick] --out benchmarks/results/clevrer_oracle.md
+
+The label is the mean speed of the visible objects over all of a clip's frames (input and target,
+``vjvcr.data.clevrer.speed_labels``); the input frames show only the first of them. This fits, on the
+annotations of the profile's twin (second half of the training videos; scored on the validation videos,
+as ``02_probing`` does):
+
+* the pipeline's oracle: a linear fit on the speed the input frames' annotated positions give;
+* an extrapolating oracle: every object seen in the last two input frames moves on in a straight line at
+  its last speed, and counts while its centre stays inside the twin's camera view (``VIEW``), which is
+  what a perfect physics model without collisions or new arrivals would predict; linear fit on both;
+* gradient boosting (scikit-learn) on those two and the number of objects seen;
+
+and splits the validation clips by whether anything unforeseeable happens after the input frames (an
+object comes into view that the input did not show, or a collision). Asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from report import publish  # noqa: E402  (benchmarks/report.py, beside this script)
+from vjvcr.config import get_profile  # noqa: E402
+from vjvcr.data.clevrer import VIEW, annotation_path, clip_windows, speed_labels, trajectory_arrays  # noqa: E402
+from vjvcr.datasets import ClipSet  # noqa: E402
+from vjvcr.probes import linear_probe  # noqa: E402
+
+
+def window_features(ann: dict, window: list, num_input: int) -> dict:
+    """The label, the two oracles' features, and whether an arrival or collision follows the input frames."""
+    ids, loc, vis = trajectory_arrays(ann)
+    row = {int(f): r for r, f in enumerate(ids)}
+    a, b = row[window[num_input - 2]], row[window[num_input - 1]]
+    seen = vis[a] & vis[b]
+    last = window[num_input - 1]
+    vel = (loc[b, seen, :2] - loc[a, seen, :2]) / (window[num_input - 1] - window[num_input - 2])
+    pos = loc[b, seen, :2]
+
+    def inside(q):
+        return (np.abs(q[:, 0]) <= VIEW[0]) & (np.abs(q[:, 1]) <= VIEW[1])
+
+    steps = []
+    for f0, f1 in zip(window[:-1], window[1:]):
+        if f1 <= last:  # what the input frames show
+            both = vis[row[f0]] & vis[row[f1]]
+            steps += list(np.linalg.norm(loc[row[f1], both, :2] - loc[row[f0], both, :2], axis=1) / (f1 - f0))
+        else:  # straight on at the last speed, while inside the view
+            keep = inside(pos + vel * (f0 - last)) & inside(pos + vel * (f1 - last))
+            steps += list(np.linalg.norm(vel[keep], axis=1))
+    later = [row[f] for f in window if f > last]
+    arrival = bool((vis[later] & ~seen).any())
+    collision = any(last < c["frame_id"] <= window[-1] for c in ann.get("collision", []))
+    return dict(label=speed_labels(ann, window), input=speed_labels(ann, window[:num_input]),
+                extrapolated=float(np.mean(steps)) if steps else 0.0, seen=int(seen.sum()),
+                unforeseeable=arrival or collision)
+
+
+def table(root: Path, split: str, indices, cfg) -> dict:
+    rows = []
+    for i in indices:
+        ann = json.loads(annotation_path(root, split, i).read_text())
+        for w in clip_windows(len(ann["motion_trajectory"]), num_frames=cfg.num_frames, stride=cfg.stride,
+                              start=cfg.start, clips_per_video=cfg.clips_per_video):
+            rows.append(window_features(ann, w, cfg.num_input))
+    return {k: np.array([r[k] for r in rows]) for k in rows[0]}
+
+
+def r2(pred, y) -> float:
+    return float(1 - ((pred - y) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+
+
+def main(argv=None):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=ROOT / "data")
+    ap.add_argument("--profile", default="quick")
+    ap.add_argument("--out", type=Path, default=None)
+    a = ap.parse_args(argv)
+    cfg = get_profile(a.profile).clevrer
+    root, kind = ClipSet("clevrer", "train", cfg).ensure_source(a.data)
+    half = cfg.num_train // 2
+    tr = table(root, "train", range(half, cfg.num_train), cfg)  # the probes' fitting half
+    te = table(root, "validation", range(10_000, 10_000 + cfg.num_test), cfg)
+    mu, sd = tr["label"].mean(), tr["label"].std()
+    y_tr, y_te = (tr["label"] - mu) / sd, (te["label"] - mu) / sd
+    alphas = (1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0)
+
+    def linear(cols, rows=slice(None)):
+        res = linear_probe(np.stack([tr[c] for c in cols], 1), y_tr, np.stack([te[c] for c in cols], 1)[rows],
+                           y_te[rows], alpha=alphas)
+        return res["r2"], res["mse"]
+
+    lines = ["| oracle | validation R² | MSE (standardised speed) |", "|---|---|---|"]
+    for name, cols in (("linear on the input frames' speed (the pipeline's)", ["input"]),
+                       ("linear on the straight-line extrapolation", ["extrapolated"]),
+                       ("linear on both", ["input", "extrapolated"])):
+        lines.append("| {} | {:.3f} | {:.3f} |".format(name, *linear(cols)))
+    feats = ["input", "extrapolated", "seen"]
+    gb = HistGradientBoostingRegressor(max_iter=300, random_state=0).fit(np.stack([tr[c] for c in feats], 1), y_tr)
+    pred = gb.predict(np.stack([te[c] for c in feats], 1))
+    lines.append(f"| gradient boosting on input speed, extrapolation, objects seen | {r2(pred, y_te):.3f} | "
+                 f"{float(((pred - y_te) ** 2).mean()):.3f} |")
+    calm = ~te["unforeseeable"]
+    split = ["", "| validation clips | share | R², linear on the extrapolation |", "|---|---|---|"]
+    for name, rows in (("nothing unforeseeable after the input frames", calm),
+                       ("an arrival or a collision after the input frames", ~calm)):
+        split.append(f"| {name} | {rows.mean():.0%} | {linear(['extrapolated'], rows)[0]:.3f} |")
+    text = "\n".join([f"# CLEVRER speed oracles (profile `{a.profile}`, {kind} data: {len(tr['label'])} fitting clips, "
+                      f"{len(te['label'])} validation clips)", "",
+                      "R² of the speed label over all of a clip's frames from what its input frames show "
+                      "(`benchmarks/clevrer_oracle.py`).", "", *lines, *split]) + "\n"
+    publish(text, a.out)
+
+
+if __name__ == "__main__":
+    main()
