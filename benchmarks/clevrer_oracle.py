@@ -13,8 +13,9 @@ as ``02_probing`` does):
   what a perfect physics model without collisions or new arrivals would predict; linear fit on both;
 * gradient boosting (scikit-learn) on those two and the number of objects seen;
 
-and splits the validation clips by whether anything unforeseeable happens after the input frames (an
-object comes into view that the input did not show, or a collision). Asserts nothing.
+and splits the validation clips by what happens after the input frames: an object comes into view that the
+input did not show (no function of the input frames can foresee it), a collision only (a perfect simulator
+of the seen objects could foresee it; the straight-line extrapolation does not), or neither. Asserts nothing.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from vjvcr.probes import linear_probe  # noqa: E402
 
 
 def window_features(ann: dict, window: list, num_input: int) -> dict:
-    """The label, the two oracles' features, and whether an arrival or collision follows the input frames."""
+    """The label, the two oracles' features, and whether an arrival or a collision follows the input frames."""
     ids, loc, vis = trajectory_arrays(ann)
     row = {int(f): r for r, f in enumerate(ids)}
     a, b = row[window[num_input - 2]], row[window[num_input - 1]]
@@ -61,7 +62,7 @@ def window_features(ann: dict, window: list, num_input: int) -> dict:
     collision = any(last < c["frame_id"] <= window[-1] for c in ann.get("collision", []))
     return dict(label=speed_labels(ann, window), input=speed_labels(ann, window[:num_input]),
                 extrapolated=float(np.mean(steps)) if steps else 0.0, seen=int(seen.sum()),
-                unforeseeable=arrival or collision)
+                arrival=arrival, collision=collision)
 
 
 def table(root: Path, split: str, indices, cfg) -> dict:
@@ -110,10 +111,11 @@ def main(argv=None):
     pred = gb.predict(np.stack([te[c] for c in feats], 1))
     lines.append(f"| gradient boosting on input speed, extrapolation, objects seen | {r2(pred, y_te):.3f} | "
                  f"{float(((pred - y_te) ** 2).mean()):.3f} |")
-    calm = ~te["unforeseeable"]
-    split = ["", "| validation clips | share | R², linear on the extrapolation |", "|---|---|---|"]
-    for name, rows in (("nothing unforeseeable after the input frames", calm),
-                       ("an arrival or a collision after the input frames", ~calm)):
+    arrival, collision = te["arrival"], te["collision"] & ~te["arrival"]
+    split = ["", "| validation clips, by what follows the input frames | share | R² within them, linear on the "
+             "extrapolation |", "|---|---|---|"]
+    for name, rows in (("neither an arrival nor a collision", ~arrival & ~collision),
+                       ("a collision, no arrival", collision), ("an object arrives in view", arrival)):
         split.append(f"| {name} | {rows.mean():.0%} | {linear(['extrapolated'], rows)[0]:.3f} |")
     text = "\n".join([f"# CLEVRER speed oracles (profile `{a.profile}`, {kind} data: {len(tr['label'])} fitting clips, "
                       f"{len(te['label'])} validation clips)", "",
