@@ -7,8 +7,10 @@
   rendered at 128x96): whether the architecture can see the actions at all at that resolution.
   Then with about five times the training videos (1,000), at 32x32 and at 64x64: whether the number of scenes
   is the limit.
-* **Fig. 5**: the generative model without VC trained longer than the quick profile's pair, PSNR of the
-  first three predicted frames and of all twelve against the all-black and copy-last floors.
+* **Fig. 5**: the quick profile's reconstruction pair (generative without VC, VJ-VCR with decoder) trained
+  longer (``--fig5-steps``, default 10,000), through the pipeline's Fig. 5 step (its figure in
+  DATA/budget-out/fig5_<steps>/): PSNR of the first three predicted frames and of all twelve against the
+  all-black and copy-last floors.
 
 Each part reuses the package (``vjvcr.plans``-style grids through ``vjvcr.runs.grid``, the same training loop
 and probes); runs are cached in DATA/runs/budget/ and resumed. Prints and writes a Markdown table; asserts nothing.
@@ -22,23 +24,24 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from report import publish  # noqa: E402  (benchmarks/report.py, beside this script)
-from vjvcr.analysis import psnr_floors, psnr_per_clip  # noqa: E402
 from vjvcr.checkpoints import load_model  # noqa: E402
 from vjvcr.config import QUICK  # noqa: E402
 from vjvcr.context import setup  # noqa: E402
-from vjvcr.datasets import ClipSet, MovingMNISTSet  # noqa: E402
-from vjvcr.decoding import reconstruct  # noqa: E402
+from vjvcr.datasets import ClipSet  # noqa: E402
 from vjvcr.launch import train_runs  # noqa: E402
 from vjvcr.plans import shorter  # noqa: E402
 from vjvcr.probes import encode  # noqa: E402
 from vjvcr.runconfig import Options  # noqa: E402
 from vjvcr.runs import grid  # noqa: E402
 from vjvcr.steps.cater import multilabel_map  # noqa: E402
+from vjvcr.steps.data import prepare_data  # noqa: E402
+from vjvcr.steps.reconstructions import run_fig5  # noqa: E402
 
 
 def cater_ceiling(data: Path, size: int, steps: int, videos: int = QUICK.cater.num_train) -> dict:
@@ -59,24 +62,24 @@ def cater_ceiling(data: Path, size: int, steps: int, videos: int = QUICK.cater.n
                 reference=f"chance {res['chance']:.1f}", seconds=time.perf_counter() - t)
 
 
-def fig5_generative(data: Path, steps: int, batch: int) -> dict:
-    ctx = setup(replace(QUICK, name="budget"), data / "budget-out", data, seeds=(0,))
-    runs = grid(ctx, MovingMNISTSet(QUICK.data, "train"), ["gen"], name=f"fig5_gen_{steps}_b{batch}",
-                train=replace(shorter(QUICK.train, steps), batch_size=batch))
+def fig5_pair(data: Path, steps: int, batch: int) -> list[dict]:
+    """Fig. 5's pair (generative without VC, VJ-VCR with decoder) trained ``steps`` at ``batch``, through the
+    pipeline's own Fig. 5 step: its PNG and CSVs land in DATA/budget-out/fig5_<steps>/."""
+    profile = replace(QUICK, name="budget", analysis=replace(QUICK.analysis, fig5_steps=steps, fig5_batch_size=batch))
+    ctx = setup(profile, data / "budget-out" / f"fig5_{steps}", data, seeds=(0,))
+    test = prepare_data(ctx, stochastic=False)["test"].frames[:profile.analysis.num_clips]
+    n_in = profile.data.num_input
     t = time.perf_counter()
-    train_runs(ctx, runs)
-    test = MovingMNISTSet(QUICK.data, "test").load(data).frames[:500]
-    n_in = QUICK.data.num_input
-    target = test[:, n_in:].astype(np.float32) / 255
-    rec = reconstruct(load_model(runs[0].folder, runs[0].cfg), test)
-    first3 = psnr_per_clip(rec[:, :3], target[:, :3]).mean()
-    floors3 = psnr_floors(test[:, :n_in + 3], n_in)
-    floors = psnr_floors(test, n_in)
-    return dict(what=f"Fig. 5: generative without VC, {steps} steps at batch {batch}",
-                value=f"{psnr_per_clip(rec, target).mean():.1f} dB (first 3 frames {first3:.1f})",
-                reference=f"black {floors['black']:.1f} / copy-last {floors['copy_last']:.1f} "
-                          f"(first 3: {floors3['black']:.1f} / {floors3['copy_last']:.1f})",
-                seconds=time.perf_counter() - t)
+    run_fig5(ctx, test, test[:, n_in:].astype(np.float32) / 255, None, None, "cpu")
+    seconds = time.perf_counter() - t
+    psnr = pd.read_csv(ctx.out_dir / "fig5_psnr.csv").set_index("model")["psnr"]
+    per_step = pd.read_csv(ctx.out_dir / "fig5_psnr_per_step.csv")
+    first3 = per_step[per_step.target_step <= 3].groupby("model")["psnr"].mean()
+    floors = f"black {psnr['black']:.1f} / copy-last {psnr['copy_last']:.1f} (first 3: " \
+             f"{first3['black']:.1f} / {first3['copy_last']:.1f})"
+    return [dict(what=f"Fig. 5: {name}, {steps} steps at batch {batch}",
+                 value=f"{psnr[model]:.1f} dB (first 3 frames {first3[model]:.1f})", reference=floors, seconds=seconds)
+            for model, name in (("gen", "generative without VC"), ("vjvcr_dec", "VJ-VCR with decoder"))]
 
 
 def main(argv=None):
@@ -84,6 +87,7 @@ def main(argv=None):
     ap.add_argument("--data", type=Path, default=ROOT / "data")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--only", choices=("cater", "cater_videos", "cater_64_videos", "fig5"), default=None)
+    ap.add_argument("--fig5-steps", type=int, default=10_000, help="training steps of the Fig. 5 pair")
     a = ap.parse_args(argv)
     rows = []
     if a.only in (None, "cater"):
@@ -93,7 +97,7 @@ def main(argv=None):
     if a.only in (None, "cater_64_videos"):
         rows += [cater_ceiling(a.data, 64, 1000, videos=1000)]
     if a.only in (None, "fig5"):
-        rows += [fig5_generative(a.data, 10_000, 32)]
+        rows += fig5_pair(a.data, a.fig5_steps, 32)
     lines = ["| measurement | result | floor | wall seconds (shared cores) |", "|---|---|---|---|"]
     lines += [f"| {r['what']} | {r['value']} | {r['reference']} | {r['seconds']:.0f} |" for r in rows]
     text = "\n".join(["# What budget would make it informative (one seed each)", "", *lines]) + "\n"
