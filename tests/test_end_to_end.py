@@ -65,6 +65,9 @@ def test_smoke_run_writes_every_notebook_and_figure(smoke_run):
     assert str(ROOT) not in text and str(out) not in text and str(out.parent) not in text
     assert f"--out .../{out.name}" in manifest["command"]
     assert manifest["summed_wall_s"] >= sum(r["wall_s"] for r in manifest["notebooks"].values()) - 1
+    # the runs of the notebooks, each trained to its planned step, and nothing else in a fresh data folder
+    assert manifest["runs"] and manifest["other_run_folders"] == 0
+    assert all(r["complete"] for r in manifest["runs"].values())
     for book in books:
         rec = manifest["notebooks"][book]
         assert rec["status"] == "ok" and rec["wall_s"] > 0 and rec["peak_rss_mb"] > 0

@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import ROOT
 from vjvcr.config import get_profile
+from vjvcr.context import setup
 
 
 def _run_all(*args, timeout=60):
@@ -113,3 +114,22 @@ def test_recorded_commands_and_paths_name_no_folder_of_this_machine(tmp_path):
     assert shown_path(tmp_path / "quickdata") == ".../quickdata"
     assert shown_command(["step", "study", "--data", str(tmp_path / "d"), f"--out={ROOT / 'figures'}", "--seeds", "3"]) \
         == "python -m vjvcr step study --data .../d --out=figures --seeds 3"
+
+
+def test_the_manifest_lists_the_planned_runs_and_counts_the_others(tmp_path):
+    from vjvcr import plans
+    from vjvcr.manifest import Manifest
+
+    ctx = setup("smoke", tmp_path / "out", tmp_path / "data")
+    run = plans.table1(ctx)[0]
+    for folder in (run.folder, ctx.runs_dir / "vjvcr_seed0-0123abcd"):  # planned; of another design
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text(json.dumps({"config": {"train": {"steps": 5}}}))
+        (folder / "metrics.jsonl").write_text(json.dumps({"step": 5, "seconds": 1.0, "loss": 0.1}) + "\n")
+    manifest = Manifest(ctx, kind="steps", command="test")
+    manifest.data["steps"] = {"pretrain": {}}
+    record = manifest.runs()
+    assert list(record["runs"]) == [run.folder.name] and record["runs"][run.folder.name]["complete"]
+    assert record["other_run_folders"] == 1
+    manifest.data["steps"] = {"data": {}}  # a step that trains nothing lists no run
+    assert manifest.runs() == {"runs": {}, "other_run_folders": 2}

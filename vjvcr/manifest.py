@@ -77,7 +77,7 @@ def environment_record() -> dict:
 
 
 def runs_record(runs_dir: Path) -> dict:
-    """Every run folder under ``runs_dir``: reached and planned steps, training seconds."""
+    """Every run folder under ``runs_dir`` (by its path there): reached and planned steps, training seconds."""
     runs = {}
     for cfg_path in sorted(runs_dir.rglob("config.json")) if runs_dir.exists() else []:
         try:
@@ -150,13 +150,28 @@ class Manifest:
                 out.append({"phase": rec["phase"], "seconds": rec["seconds"]})
         return out
 
+    def runs(self) -> dict:
+        """The runs of the recorded steps (other folders of the runs directory, e.g. of an earlier design, only
+        counted); every run folder when the plans cannot be computed."""
+        from .plans import planned_folders  # the plans import the data code, which the manifest need not
+
+        every = runs_record(self.ctx.runs_dir)
+        try:
+            root = self.ctx.runs_dir.resolve()
+            keep = {str(f.resolve().relative_to(root)) for f in planned_folders(self.ctx, self.data[self.kind])
+                    if f.resolve().is_relative_to(root)}
+        except Exception:  # the record must be written whatever the plans say
+            return dict(runs=every)
+        mine = {k: v for k, v in every.items() if k in keep}
+        return dict(runs=mine, other_run_folders=len(every) - len(mine))
+
     def write(self) -> bool:
         """Rewrite the manifest (False, with one line on stderr, when the disk is full: the old one is kept)."""
         code = self.ctx.out_dir / ".code.json"
         sections = self.data[self.kind]
         self.data.update(total_wall_s=round(time.perf_counter() - self.t0, 1),
                          summed_wall_s=round(sum(r.get("wall_s", 0) for r in sections.values()), 1),
-                         runs=runs_record(self.ctx.runs_dir))
+                         **self.runs())
         if code.exists():
             try:
                 self.data["kernel_code"] = json.loads(code.read_text())

@@ -211,6 +211,14 @@ STEP_RUNS = {"pretrain": ("table1", "ceiling", "clevrer"), "reconstructions": ("
              "latent": ("latent", "latent_ceiling"), "cater": ("cater", "cater_ceiling"), "clevrer": ("clevrer",),
              "study": ("table1", "ceiling", "study"), "sweep": ("sweep",)}
 VIDEO_PLANS = ("clevrer", "cater", "cater_ceiling")
+NOTEBOOK_STEPS = {"01_pretrain": "pretrain", "04_reconstructions": "reconstructions", "05_latent": "latent",
+                  "06_cater_actions": "cater", "07_claim1_study": "study"}  # the notebooks that train
+
+
+def planned_folders(ctx: Context, sections) -> set:
+    """The run folders that the steps (or notebooks, by name) in ``sections`` train."""
+    steps = {NOTEBOOK_STEPS.get(s, s) for s in sections} & set(STEP_RUNS)
+    return {r.folder for step in sorted(steps) for r in runs_for(ctx, step)}
 
 
 def runs_for(ctx: Context, step: str) -> list[Run]:
