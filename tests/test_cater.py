@@ -144,3 +144,28 @@ def test_a_clips_labels_are_the_actions_overlapping_its_target_frames():
     assert on(50, 59)[0] == set()  # between movements: nothing, although the video has three
     hit, cover = on(75, 90)
     assert hit == {rotate} and cover[rotate] == pytest.approx(6 / 16)
+
+
+@pytest.mark.slow
+def test_fig2_rows_are_the_same_computed_in_worker_processes(tmp_path):
+    """Each CATER run's z* inference and classifiers give the same numbers in a 1-thread worker process as here."""
+    from dataclasses import replace
+
+    import pandas as pd
+    import torch
+
+    from vjvcr.context import setup
+    from vjvcr.steps.cater import run_cater
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # what each of the two workers uses
+    try:
+        here = setup("smoke", tmp_path / "here", tmp_path / "data", seeds=(0,), workers=1)
+        run_cater(here)  # trains the runs, then evaluates them in this process
+        workers = setup("smoke", tmp_path / "workers", tmp_path / "data", seeds=(0,), workers=2)
+        run_cater(workers)  # the same runs, now finished: evaluated in two worker processes
+    finally:
+        torch.set_num_threads(threads)
+    a, b = (pd.read_csv(ctx.out_dir / "fig2_cater_map_per_seed.csv") for ctx in (here, workers))
+    assert len(a) == len(b) > 5 and list(a["model"]) == list(b["model"])
+    pd.testing.assert_frame_equal(a, b)

@@ -82,16 +82,27 @@ def train_runs(ctx: Context, runs: list[Run], *, desc: str = "training") -> list
     prepare(ctx, runs)
     dev = pick_device(ctx.device)
     workers = default_workers(ctx, dev, len(runs))
+    if workers == 1:
+        results = []
+        for k, run in tqdm(list(enumerate(runs)), desc=desc):
+            results.append(train_one(run, ctx.data_dir, str(dev), run_time_limit(ctx, len(runs) - k, 1), progress=True))
+        return results
+    limit = run_time_limit(ctx, len(runs), workers)
+    return map_in_workers(ctx, train_one, [(run, ctx.data_dir, str(dev), limit) for run in runs], desc=desc)
+
+
+def map_in_workers(ctx: Context, fn, calls: list[tuple], *, desc: str) -> list:
+    """``[fn(*args) for args in calls]``, computed in ``ctx.workers`` worker processes (one per core on a CPU,
+    each of one thread), in order. ``fn`` and its arguments must be picklable (a module-level function).
+    One worker: computed here. Ctrl-C or a failing call ends every worker at once; finished calls' files stay.
+    """
+    dev = pick_device(ctx.device)
+    workers = default_workers(ctx, dev, len(calls))
+    if workers <= 1:
+        return [fn(*args) for args in tqdm(calls, desc=desc)]
+    threads = 0 if dev.type == "cuda" else max(1, (os.cpu_count() or 1) // workers)
     results = []
-    with tqdm(total=len(runs), desc=desc) as bar:
-        if workers == 1:
-            for k, run in enumerate(runs):
-                results.append(train_one(run, ctx.data_dir, str(dev), run_time_limit(ctx, len(runs) - k, 1),
-                                         progress=True))
-                bar.update(1)
-            return results
-        threads = 0 if dev.type == "cuda" else max(1, (os.cpu_count() or 1) // workers)
-        limit = run_time_limit(ctx, len(runs), workers)
+    with tqdm(total=len(calls), desc=desc) as bar:
         pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
                                    initargs=(threads, os.getpid()))
         try:
@@ -99,11 +110,11 @@ def train_runs(ctx: Context, runs: list[Run], *, desc: str = "training") -> list
             # Ctrl-C while one still imports torch (before _worker_init) cannot kill it and break the pool; a
             # Ctrl-C pressed meanwhile is held, not lost, and raised here as soon as the submits are done
             with sigint_blocked():
-                futures = [pool.submit(train_one, run, ctx.data_dir, str(dev), limit) for run in runs]
+                futures = [pool.submit(fn, *args) for args in calls]
             for f in futures:
                 results.append(f.result())
                 bar.update(1)
-        except BaseException:  # Ctrl-C or a failed run: stop the others now, keep what they saved
+        except BaseException:  # Ctrl-C or a failed call: stop the others now, keep what they saved
             # end the workers and let the pool fail its pending futures itself (cancelling them here as well
             # races with its management thread: Python 3.11 then prints an InvalidStateError traceback)
             for p in list(pool._processes.values()):

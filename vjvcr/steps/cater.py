@@ -13,7 +13,8 @@ from ..context import Context
 from ..datasets import video_clips
 from ..device import pick_device
 from ..latent import infer_all
-from ..launch import train_runs
+from ..datasets import ClipSet
+from ..launch import map_in_workers, train_runs
 from ..paper import FIG2
 from ..probes import encode
 from ..claims import render_fig2
@@ -40,6 +41,28 @@ def multilabel_map(z_train, train_clips, z_test, test_clips, *, c: float = 1.0) 
             "classes": len(keep), "scores": scores}
 
 
+def cater_rows(run, profile, data_dir, dev: str) -> list[dict]:
+    """One CATER run's rows of Fig. 2: mAP on z* and on [h_x, h_y] (a latent model), or on [h_x, h_y] (the
+    encoder trained on the actions). Module-level, so that worker processes can compute it."""
+    cl = profile.cater_latent
+    tr, te = (ClipSet("cater", split, profile.cater).load(data_dir) for split in ("train", "val"))
+    model = load_model(run.folder, run.cfg, device=dev)
+    rows = []
+    if run.cfg.variant != "supervised":
+        # batches of 128: the relative L1 weight uses each batch's mean energy at z = 0
+        kw = dict(lam=cl.lam_train, steps=cl.fista_steps_infer, step_size=cl.step_size, device=dev, batch_size=128)
+        z_tr, z_te = infer_all(model, run.cfg, tr.frames, **kw), infer_all(model, run.cfg, te.frames, **kw)
+        res = multilabel_map(z_tr, tr, z_te, te, c=cl.logistic_c)
+        rows.append(dict(model=run.cfg.variant, seed=run.cfg.seed, map=res["map"], chance=res["chance"],
+                         classes=res["classes"], zero_fraction=float((z_te == 0).mean())))
+    h_tr, h_te = (np.concatenate(list(encode(model, c.frames, device=dev, features=("h_x", "h_y")).values()), 1)
+                  for c in (tr, te))
+    res = multilabel_map(h_tr, tr, h_te, te, c=cl.logistic_c)
+    rows.append(dict(model=f"{run.cfg.variant}_h", seed=run.cfg.seed, map=res["map"], chance=res["chance"],
+                     classes=res["classes"], zero_fraction=np.nan))
+    return rows
+
+
 def run_cater(ctx: Context):
     """Fig. 2: train the CATER latent models, infer z* for every clip, fit the linear classifier, mAP.
 
@@ -53,28 +76,11 @@ def run_cater(ctx: Context):
     dev = str(pick_device(ctx.device))
     cl = ctx.profile.cater_latent
     tr, te = video_clips(ctx, "cater", "train"), video_clips(ctx, "cater", "val")
-    rows = []
-    for run in runs:
-        cfg = run.cfg
-        model = load_model(run.folder, cfg, device=dev)
-        # batches of 128: the relative L1 weight uses each batch's mean energy at z = 0
-        kw = dict(lam=cl.lam_train, steps=cl.fista_steps_infer, step_size=cl.step_size, device=dev, batch_size=128)
-        z_tr, z_te = infer_all(model, cfg, tr.frames, **kw), infer_all(model, cfg, te.frames, **kw)
-        res = multilabel_map(z_tr, tr, z_te, te, c=cl.logistic_c)
-        rows.append(dict(model=cfg.variant, seed=cfg.seed, map=res["map"], chance=res["chance"],
-                         classes=res["classes"], zero_fraction=float((z_te == 0).mean())))
-        h_tr, h_te = (np.concatenate(list(encode(model, c.frames, device=dev, features=("h_x", "h_y")).values()), 1)
-                      for c in (tr, te))
-        res = multilabel_map(h_tr, tr, h_te, te, c=cl.logistic_c)
-        rows.append(dict(model=f"{cfg.variant}_h", seed=cfg.seed, map=res["map"], chance=res["chance"],
-                         classes=res["classes"], zero_fraction=np.nan))
-    for run in plans.cater_ceiling(ctx):  # the encoder trained on the action labels, through the same classifier
-        model = load_model(run.folder, run.cfg, device=dev)
-        h_tr, h_te = (np.concatenate(list(encode(model, c.frames, device=dev, features=("h_x", "h_y")).values()), 1)
-                      for c in (tr, te))
-        res = multilabel_map(h_tr, tr, h_te, te, c=cl.logistic_c)
-        rows.append(dict(model="supervised_h", seed=run.seed, map=res["map"], chance=res["chance"],
-                         classes=res["classes"], zero_fraction=np.nan))
+    # each run's z* inference and classifiers in the worker processes (the runs are independent)
+    calls = [(run, ctx.profile, ctx.data_dir, dev) for run in runs + plans.cater_ceiling(ctx)]
+    with ctx.phase("cater: z* and classifiers"):
+        rows = [row for rows in map_in_workers(ctx, cater_rows, calls, desc="CATER z* and classifiers")
+                for row in rows]
     res = multilabel_map(tr.clip_coverage, tr, te.clip_coverage, te, c=cl.logistic_c)
     rows.append(dict(model="oracle", seed=np.nan, map=res["map"], chance=res["chance"], classes=res["classes"],
                      zero_fraction=np.nan))
