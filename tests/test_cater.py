@@ -149,8 +149,6 @@ def test_a_clips_labels_are_the_actions_overlapping_its_target_frames():
 @pytest.mark.slow
 def test_fig2_rows_are_the_same_computed_in_worker_processes(tmp_path):
     """Each CATER run's z* inference and classifiers give the same numbers in a 1-thread worker process as here."""
-    from dataclasses import replace
-
     import pandas as pd
     import torch
 

@@ -10,10 +10,9 @@ from sklearn.preprocessing import StandardScaler
 from .. import plans, plots
 from ..checkpoints import load_model
 from ..context import Context
-from ..datasets import video_clips
+from ..datasets import ClipSet, video_clips
 from ..device import pick_device
 from ..latent import infer_all
-from ..datasets import ClipSet
 from ..launch import map_in_workers, train_runs
 from ..paper import FIG2
 from ..probes import encode
