@@ -49,8 +49,8 @@ def _encode(tmp: Path, frames: np.ndarray, fps: int, codec: str) -> None:
             stream.options = {"q:v": "3"}  # near-lossless JPEG frames (CATER's AVIs are MJPEG)
         else:
             stream.pix_fmt = "yuv420p"
-            # lossless (qp 0): x264, even on one thread and fed the same YUV bytes, gives other bits now and then,
-            # which lossy coding turned into other pixels; lossless, every encoding decodes to the input planes
+            # lossless (qp 0): with crf 18, x264 (one thread, the same YUV bytes) wrote other bits for 28 of 160
+            # videos, a level or two at a few pixels; at qp 0 for none, and every encoding decodes to the planes
             stream.options = {"qp": "0", "preset": "veryfast", "threads": "1"}
             stream.codec_context.thread_count = 1
         for frame in frames:
@@ -70,7 +70,7 @@ def yuv420_planes(rgb: np.ndarray, *, full_range: bool) -> list[np.ndarray]:
     ``full_range`` is JPEG's 0-255 range (yuvj420p); otherwise the video range Y 16-235, C 16-240.
     Done here rather than by FFmpeg's swscale, which PyAV runs threaded, so that the encoder's input is
     the same bytes every time (x264 itself still varies its bits now and then, which is why H.264 is written
-    lossless: tests/test_reliability.py::test_two_fresh_twins_decode_to_the_same_frames).
+    lossless: tests/test_reliability.py::test_two_fresh_twins_are_byte_identical).
     """
     h, w = rgb.shape[:2]
     if h % 2 or w % 2:
