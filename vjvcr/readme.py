@@ -25,9 +25,10 @@ def provenance(out_dir: Path) -> str:
     books = m.get("notebooks", {})
     seeds = m.get("seeds", [])
     return (f"From the last `./run_all.sh` (profile `{m.get('profile')}`, {len(seeds)} seeds, commit "
-            f"`{str(m.get('git_commit', '?'))[:12]}`, {m.get('device')}, digits: {m.get('digit_source')}; "
-            f"{sum(r.get('wall_s', 0) for r in books.values()) / 60:.1f} min for {len(books)} notebooks, the wall time "
-            f"of that invocation, which reuses runs already trained in its data folder).")
+            f"`{str(m.get('git_commit', '?'))[:12]}` for the last invocation, {m.get('device')}, digits: "
+            f"{m.get('digit_source')}; {sum(r.get('wall_s', 0) for r in books.values()) / 60:.1f} min summed over "
+            f"the {len(books)} notebooks' last executions, which reuse runs already trained in the data folder; "
+            f"`figures/manifest.json` has each notebook's time).")
 
 
 def results_section(out_dir: Path) -> str:
