@@ -75,12 +75,9 @@ def table(root: Path, split: str, indices, cfg) -> dict:
     return {k: np.array([r[k] for r in rows]) for k in rows[0]}
 
 
-def r2(pred, y) -> float:
-    return float(1 - ((pred - y) ** 2).sum() / ((y - y.mean()) ** 2).sum())
-
-
 def main(argv=None):
     from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.metrics import r2_score
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT / "data")
@@ -109,7 +106,7 @@ def main(argv=None):
     feats = ["input", "extrapolated", "seen"]
     gb = HistGradientBoostingRegressor(max_iter=300, random_state=0).fit(np.stack([tr[c] for c in feats], 1), y_tr)
     pred = gb.predict(np.stack([te[c] for c in feats], 1))
-    lines.append(f"| gradient boosting on input speed, extrapolation, objects seen | {r2(pred, y_te):.3f} | "
+    lines.append(f"| gradient boosting on input speed, extrapolation, objects seen | {r2_score(y_te, pred):.3f} | "
                  f"{float(((pred - y_te) ** 2).mean()):.3f} |")
     arrival, collision = te["arrival"], te["collision"] & ~te["arrival"]
     split = ["", "| validation clips, by what follows the input frames | share | R² within them, linear on the "

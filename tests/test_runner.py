@@ -133,3 +133,23 @@ def test_the_manifest_lists_the_planned_runs_and_counts_the_others(tmp_path):
     assert record["other_run_folders"] == 1
     manifest.data["steps"] = {"data": {}}  # a step that trains nothing lists no run
     assert manifest.runs() == {"runs": {}, "other_run_folders": 2}
+
+
+def test_the_manifest_records_every_run_folder_with_a_warning_when_the_plans_fail(tmp_path, monkeypatch):
+    from vjvcr import plans
+    from vjvcr.manifest import Manifest
+
+    ctx = setup("smoke", tmp_path / "out", tmp_path / "data")
+    folder = ctx.runs_dir / "vjvcr_seed0-0123abcd"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"config": {"train": {"steps": 5}}}))
+
+    def broken(ctx, sections):
+        raise KeyError("profile section")
+
+    monkeypatch.setattr(plans, "planned_folders", broken)
+    manifest = Manifest(ctx, kind="steps", command="test")
+    manifest.data["steps"] = {"pretrain": {}}
+    with pytest.warns(UserWarning, match="planned runs could not be listed"):
+        record = manifest.runs()
+    assert list(record["runs"]) == [folder.name] and "other_run_folders" not in record

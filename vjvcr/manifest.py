@@ -13,6 +13,7 @@ import platform
 import sys
 import threading
 import time
+import warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -160,7 +161,9 @@ class Manifest:
             root = self.ctx.runs_dir.resolve()
             keep = {str(f.resolve().relative_to(root)) for f in planned_folders(self.ctx, self.data[self.kind])
                     if f.resolve().is_relative_to(root)}
-        except Exception:  # the record must be written whatever the plans say
+        except Exception as err:  # the record must be written whatever the plans say
+            warnings.warn(f"manifest: the planned runs could not be listed ({type(err).__name__}: {err}); "
+                          f"recording every run folder under {shown_path(self.ctx.runs_dir)}")
             return dict(runs=every)
         mine = {k: v for k, v in every.items() if k in keep}
         return dict(runs=mine, other_run_folders=len(every) - len(mine))
