@@ -95,7 +95,72 @@ def test_loader_reads_clips_and_speeds(twin):
             vis = sc.inside_view[f0] & sc.inside_view[f1]
             steps += list(np.linalg.norm(sc.positions[f1, vis] - sc.positions[f0, vis], axis=1) / 3)
         assert ds.clips.speed[k] == pytest.approx(np.mean(steps), abs=2e-6)
+        # the experiments' label: only the objects in view at both frames of a pair among the first num_input
+        shown = np.zeros(sc.inside_view.shape[1], dtype=bool)
+        for f0, f1 in zip(frames[:3], frames[1:4]):  # num_input = 4 (the loader's default)
+            shown |= sc.inside_view[f0] & sc.inside_view[f1]
+        steps = []
+        for f0, f1 in zip(frames[:-1], frames[1:]):
+            vis = sc.inside_view[f0] & sc.inside_view[f1] & shown
+            steps += list(np.linalg.norm(sc.positions[f1, vis] - sc.positions[f0, vis], axis=1) / 3)
+        assert ds.clips.speed_shown[k] == pytest.approx(np.mean(steps) if steps else 0.0, abs=2e-6)
     assert ds.skipped == []
+
+
+def hand_annotation():
+    """Three objects over frames 0-4 (units per frame along x): A in view throughout at speed 1; B in view
+    only at frame 0, then gone (its motion is never shown); C out of view until frame 3, then moving at 3."""
+    def obj(i, x, inside):
+        return dict(object_id=i, location=[x, 0.0, 0.0], inside_camera_view=inside)
+
+    traj = [dict(frame_id=f, objects=[obj(0, 1.0 * f, True), obj(1, 10 + 2.0 * f, f == 0),
+                                      obj(2, -20 + 3.0 * f, f >= 3)]) for f in range(5)]
+    return dict(video_filename="hand.mp4", motion_trajectory=traj, collision=[])
+
+
+def test_speed_labels_by_hand():
+    ann = hand_annotation()
+    frames = [0, 1, 2, 3, 4]
+    # every visible object: pairs (0,1), (1,2), (2,3) see A only; (3,4) sees A and C -> (1+1+1+1+3) / 5
+    assert clevrer.speed_labels(ann, frames) == pytest.approx(7 / 5)
+    # the input (frames 0-2) shows A's motion only: B is in view at one frame, C at none of them
+    assert clevrer.speed_labels(ann, frames, shown_by=3) == pytest.approx(1.0)
+    # an input reaching frame 4 shows C too
+    assert clevrer.speed_labels(ann, frames, shown_by=5) == pytest.approx(7 / 5)
+    # a stride of 2 frames: the steps are per video frame
+    assert clevrer.speed_labels(ann, [0, 2, 4], shown_by=2) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="two input frames"):
+        clevrer.speed_labels(ann, frames, shown_by=1)
+
+
+def test_clips_label_names_and_stale_cache(tmp_path):
+    from vjvcr.data.video import load_clips, save_clips
+    from vjvcr.fileio import DamagedFileError
+
+    n = 3
+    clips = clevrer.ClevrerClips(np.zeros((n, 2, 4, 4, 3), np.uint8), np.arange(n) * 1.0, np.arange(n),
+                                 np.zeros(n), np.arange(n) * 2.0)
+    np.testing.assert_array_equal(clips.label("speed_shown"), [0, 2, 4])
+    np.testing.assert_array_equal(clips.label("speed"), [0, 1, 2])
+    with pytest.raises(ValueError, match="speed_shown"):
+        clips.label("velocity")
+    save_clips(clips, tmp_path / "new.npz")
+    np.testing.assert_array_equal(load_clips(tmp_path / "new.npz", clevrer.ClevrerClips).speed_shown, [0, 2, 4])
+    # a cache of an earlier version, without the speed_shown label, is refused with its name, not half-loaded
+    with open(tmp_path / "old.npz", "wb") as f:
+        np.savez(f, meta=np.array("{}"), frames=clips.frames, speed=clips.speed, video_ids=clips.video_ids,
+                 speed_input=clips.speed_input)
+    with pytest.raises(DamagedFileError, match="lacks speed_shown"):
+        load_clips(tmp_path / "old.npz", clevrer.ClevrerClips)
+
+
+def test_profile_refuses_an_unknown_clevrer_label():
+    from dataclasses import replace
+
+    from vjvcr.config import get_profile
+
+    with pytest.raises(ValueError, match="clevrer_label"):
+        replace(get_profile("smoke"), clevrer_label="velocity")
 
 
 def test_position_speed_agrees_with_velocity_field(twin):

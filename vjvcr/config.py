@@ -168,10 +168,18 @@ class Profile:
     video_train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=20_000, batch_size=128))
     # the CLEVRER supervised ceiling's training; None: the models' own (video_train)
     clevrer_ceiling: TrainConfig | None = None
+    # CLEVRER's speed label (vjvcr.data.clevrer): "speed_shown", the objects whose motion the input frames show
+    # (an oracle on the input frames can reach it); "speed", every visible object, also those arriving later
+    clevrer_label: str = "speed_shown"
     cater_latent: CaterConfig = field(default_factory=CaterConfig)
     study: StudyConfig = field(default_factory=StudyConfig)
     description: str = ""
     runs_name: str = ""  # the folder data/runs/<runs_name> its runs share (default: its own name)
+
+    def __post_init__(self):
+        if self.clevrer_label not in ("speed_shown", "speed"):  # vjvcr.data.clevrer.LABELS
+            raise ValueError(f"clevrer_label={self.clevrer_label!r}; valid: 'speed_shown' (the objects whose motion "
+                             f"the input frames show) or 'speed' (every visible object)")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

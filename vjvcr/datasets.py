@@ -218,11 +218,12 @@ class ClipSet:
         frames = clips.frames if self.part == "all" else clips.frames[rows]
         if label is None:
             return frames, None
-        if label == "speed" and self.name == "clevrer":
-            return frames, standardised(clips.speed[rows])
+        if label in clevrer.LABELS and self.name == "clevrer":
+            return frames, standardised(clips.label(label)[rows])
         if label == "actions" and self.name == "cater":
             return frames, clips.clip_labels[rows].astype(np.float32)
-        raise ValueError(f"{self.name} has no label {label!r} for training (CLEVRER: speed; CATER: actions)")
+        raise ValueError(f"{self.name} has no label {label!r} for training (CLEVRER: "
+                         f"{', '.join(clevrer.LABELS)}; CATER: actions)")
 
 
 def video_clips(ctx, name: str, split: str):

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from .latent import head_energies, infer_discrete, infer_sparse, one_hot, sample_energy
 from .losses import anti_collapse, energy, target_states
 from .runconfig import RunConfig, get_variant
+from .supervised import SPEEDS
 
 
 def objective_for(cfg: RunConfig) -> Callable:
@@ -35,7 +36,7 @@ def supervised_loss(model, clip: torch.Tensor, label: torch.Tensor) -> tuple[tor
     Actions: binary cross-entropy of the head's 14 logits on flattened [h_x, h_y] against the multi-hot [B, 14]."""
     x, y = model.split(clip)
     h_x = model.encoder(x)
-    if model.label_kind == "speed":
+    if model.label_kind in SPEEDS:
         loss = F.mse_loss(model.label_head(h_x.flatten(1)).squeeze(1), label.float())
         return loss, {"label_mse": loss.detach(), "h_x": h_x.detach()}
     logits = model.label_head(torch.cat([h_x, model.encoder(y)], dim=1).flatten(1))

@@ -52,7 +52,7 @@ def clevrer(ctx: Context) -> list[Run]:
     kw = dict(name="clevrer_{variant}_seed{seed}", model=p.video_model)
     return (grid(ctx, ClipSet("clevrer", "train", p.clevrer), CLEVRER_VARIANTS, train=p.video_train, **kw)
             + grid(ctx, ClipSet("clevrer", "train", p.clevrer, part="first_half"), ["supervised"],
-                   train=p.clevrer_ceiling or p.video_train, **kw))
+                   train=p.clevrer_ceiling or p.video_train, options=Options(label=p.clevrer_label), **kw))
 
 
 def reconstruction(ctx: Context) -> list[Run]:

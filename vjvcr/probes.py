@@ -74,9 +74,13 @@ def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, t
 
 
 def speed_probe(model, train_set, test_set, *, num_train: int, num_test: int, alpha: float | tuple = 1.0,
-                device="cpu", features: tuple[str, ...] = FEATURES) -> dict[str, dict]:
-    """The speed probe on each kind of feature: {feature: {"mse", "r2"}}."""
+                device="cpu", features: tuple[str, ...] = FEATURES, targets: tuple | None = None) -> dict[str, dict]:
+    """The speed probe on each kind of feature: {feature: {"mse", "r2"}}.
+
+    The target is the sets' ``mean_speed``, or ``targets`` = (train labels, test labels) when given.
+    """
     tr = encode(model, train_set.frames[:num_train], device=device, features=features)
     te = encode(model, test_set.frames[:num_test], device=device, features=features)
-    ytr, yte = train_set.mean_speed[:num_train], test_set.mean_speed[:num_test]
+    ytr, yte = targets if targets is not None else (train_set.mean_speed, test_set.mean_speed)
+    ytr, yte = ytr[:num_train], yte[:num_test]
     return {k: linear_probe(tr[k], ytr, te[k], yte, alpha=alpha) for k in features}

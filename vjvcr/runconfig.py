@@ -82,7 +82,7 @@ class Options:
     step_size: float = 100.0  # FISTA's first step (backtracking halves it as needed)
     wta_epsilon: float = 0.0  # relaxed winner-takes-all share of the losing heads (discrete z)
     # what the supervised ceiling (variant "supervised") is trained to predict
-    label: Literal["speed", "switch", "actions"] = "speed"
+    label: Literal["speed", "speed_shown", "switch", "actions"] = "speed"
 
     def __post_init__(self):
         check_literals(self)

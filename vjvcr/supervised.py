@@ -13,7 +13,8 @@ from __future__ import annotations
 from torch import nn
 
 
-OUTPUTS = {"speed": 1, "switch": 5, "actions": 14}  # one number; 5 switches; CATER's task-1 actions
+OUTPUTS = {"speed": 1, "speed_shown": 1, "switch": 5, "actions": 14}  # one number; 5 switches; CATER's 14 actions
+SPEEDS = ("speed", "speed_shown")  # regression labels (CLEVRER's speed_shown: vjvcr.data.clevrer)
 
 
 def add_label_head(model: nn.Module, label: str = "speed", num_frames: int | None = None) -> nn.Module:
@@ -22,7 +23,7 @@ def add_label_head(model: nn.Module, label: str = "speed", num_frames: int | Non
 
     Its predictor is never used, so it is frozen (DistributedDataParallel refuses parameters without gradient).
     """
-    inputs = model.num_input if label == "speed" else num_frames
+    inputs = model.num_input if label in SPEEDS else num_frames
     model.label_head, model.label_kind = nn.Linear(inputs * model.encoder.dim, OUTPUTS[label]), label
     for p in model.predictor.parameters():
         p.requires_grad_(False)

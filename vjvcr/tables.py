@@ -59,6 +59,17 @@ def profile_name(out_dir: Path) -> str:
     return json.loads(summary.read_text()).get("profile", "?") if summary.exists() else "?"
 
 
+def clevrer_label(out_dir: Path) -> str:
+    """The CLEVRER speed label the data step recorded (``data_summary_video.json``), else the default."""
+    summary = Path(out_dir) / "data_summary_video.json"
+    info = json.loads(summary.read_text()).get("clevrer_train", {}) if summary.exists() else {}
+    return info.get("speed_label", "speed_shown")
+
+
+CLEVRER_LABELS = {"speed_shown": "the mean speed over the clip of the objects whose motion the input frames show",
+                  "speed": "the mean speed over the clip of every visible object, also those arriving later"}
+
+
 def assemble_table1(out_dir: str | Path) -> pd.DataFrame:
     """table1.csv and table1.md: the four variants, then the supervised ceiling, the oracle bound, the random
     encoder and the two PSNR floors, each with the numbers that apply to it."""
@@ -79,7 +90,8 @@ def assemble_table1(out_dir: str | Path) -> pd.DataFrame:
         rows.append(row)
     table = pd.DataFrame(rows, columns=COLUMNS)
     table.to_csv(out_dir / "table1.csv", index=False, float_format="%.4f")
-    (out_dir / "table1.md").write_text(render_markdown(table, profile=profile_name(out_dir)))
+    (out_dir / "table1.md").write_text(render_markdown(table, profile=profile_name(out_dir),
+                                                       clevrer=clevrer_label(out_dir)))
     return table
 
 
@@ -89,7 +101,7 @@ def cell(mean, std, paper, digits=3) -> str:
     return f"{ours} ({theirs})"
 
 
-def render_markdown(table: pd.DataFrame, profile: str = "?") -> str:
+def render_markdown(table: pd.DataFrame, profile: str = "?", clevrer: str = "speed_shown") -> str:
     lines = ["| model | seeds | MovingMNIST speed MSE | speed R² | PSNR (dB) | RankMe | CLEVRER speed MSE | CLEVRER R² |",
              "|---|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
@@ -106,7 +118,8 @@ def render_markdown(table: pd.DataFrame, profile: str = "?") -> str:
     lines += ["", f"Ours: mean ± sample standard deviation (ddof = 1) over the seeds (profile `{profile}`); the "
               "paper's value in brackets; – where not measured or not applicable. Speed MSE is in units of the "
               "training-speed variance (linear probe on h_x, test clips with unseen digit images), so it is not "
-              "on the paper's unknown scale. RankMe is bounded by the representation size d of the profile. "
+              f"on the paper's unknown scale; the CLEVRER label is {CLEVRER_LABELS[clevrer]} (`{clevrer}`). "
+              "RankMe is bounded by the representation size d of the profile. "
               "Reference rows: the supervised ceiling is the same encoder trained on the speed label for the same "
               "budget and probed the same way (on CLEVRER it is trained on half of the training videos, as long "
               "as the profile's clevrer_ceiling says, and probed on the other half); the oracle is the best any "

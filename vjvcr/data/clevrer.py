@@ -20,6 +20,13 @@ is not used, because CLEVRER does not document its units (the twin writes it in 
 second at ``fps``, and a test checks that the two agree). A clip with no visible object
 moving between two of its frames gets speed 0.
 
+Which objects count: ``speed_labels(..., shown_by=n)`` (the experiments' label, ``speed_shown``)
+counts only the objects whose motion the clip's first ``n`` frames (its input) show, i.e. those in
+view at both frames of at least one consecutive pair among them; plain ``speed_labels`` (``speed``,
+the earlier label, kept as ``Profile.clevrer_label = "speed"``) counts every visible object, also
+those that come into view during the target frames, which nothing in the input can foresee: on the
+quick twin that bounds any function of the input frames at R² ~0.88 (``benchmarks/clevrer_oracle.py``).
+
 The twin (``generate_clevrer``) is a 2D elastic-collision simulation on the ground plane,
 seen from above: equal-mass discs of one radius (CLEVRER has one size), 3 shapes, 8 CLEVR
 colours, 2 materials, objects entering through the view's border over time, no friction,
@@ -47,6 +54,7 @@ COLORS = {  # the 8 CLEVR colours (RGB)
 SPLIT_START = {"train": 0, "validation": 10_000, "test": 15_000}
 VIEW = (4.5, 3.0)  # half-width, half-height of the camera view on the ground plane (3:2, like 480x320)
 RADIUS = 0.4  # every object's radius on the plane
+LABELS = ("speed_shown", "speed")  # the speed labels a clip carries (module docstring)
 
 
 def chunk_name(prefix: str, index: int) -> str:
@@ -78,18 +86,28 @@ def trajectory_arrays(ann: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array([fr["frame_id"] for fr in traj]), loc, vis
 
 
-def speed_labels(ann: dict, frame_indices) -> float:
-    """The clip's speed label (see the module docstring): location units per video frame."""
+def speed_labels(ann: dict, frame_indices, *, shown_by: int | None = None) -> float:
+    """The clip's speed label (see the module docstring): location units per video frame.
+
+    ``shown_by=n``: only the objects in view at both frames of a consecutive pair among the first ``n``.
+    """
     ids, loc, vis = trajectory_arrays(ann)
     row = {f: r for r, f in enumerate(ids)}
     frames = [int(f) for f in frame_indices]
     missing = [f for f in frames if f not in row]
     if missing:
         raise ValueError(f"annotation {ann.get('video_filename')} has no trajectory entry for frames {missing[:5]}")
+    counted = np.ones(vis.shape[1], dtype=bool)
+    if shown_by is not None:
+        if shown_by < 2:
+            raise ValueError(f"shown_by={shown_by}: an object's motion needs two input frames to be shown")
+        counted = np.zeros(vis.shape[1], dtype=bool)
+        for f0, f1 in zip(frames[:shown_by - 1], frames[1:shown_by]):
+            counted |= vis[row[f0]] & vis[row[f1]]
     speeds = []
     for f0, f1 in zip(frames[:-1], frames[1:]):
         r0, r1 = row[f0], row[f1]
-        both = vis[r0] & vis[r1]
+        both = vis[r0] & vis[r1] & counted
         if both.any():
             step = np.linalg.norm(loc[r1, both, :2] - loc[r0, both, :2], axis=1) / (f1 - f0)
             speeds.append(step)
@@ -111,15 +129,18 @@ class ClevrerClips:
     """Decoded clips and labels of one split (what the experiments use)."""
 
     frames: np.ndarray  # uint8 [N, T, size, size, 3]
-    speed: np.ndarray  # float [N]: location units per video frame, over the clip's frames
+    speed: np.ndarray  # float [N]: location units per video frame, over the clip's frames, every visible object
     video_ids: np.ndarray  # int [N]
     speed_input: np.ndarray  # float [N]: the same from the input frames alone (the oracle's feature)
+    speed_shown: np.ndarray  # float [N]: as ``speed``, only the objects whose motion the input frames show
     skipped: list = field(default_factory=list)  # (file, reason) of videos that could not be used
     meta: dict = field(default_factory=dict)
 
-    @property
-    def mean_speed(self) -> np.ndarray:  # the name the speed probe reads
-        return self.speed
+    def label(self, name: str) -> np.ndarray:
+        """The speed label ``name``: "speed_shown" (the experiments') or "speed" (every visible object)."""
+        if name not in LABELS:
+            raise ValueError(f"unknown CLEVRER label {name!r}; valid: {', '.join(LABELS)}")
+        return getattr(self, name)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -150,7 +171,7 @@ class ClevrerDataset:
         videos = sorted(folder.glob("video_*/video_*.mp4"))
         if max_videos is not None:
             videos = videos[:max_videos]
-        frames, speeds, inputs, ids, skipped = [], [], [], [], []
+        frames, speeds, inputs, shown, ids, skipped = [], [], [], [], [], []
         for vp in tqdm(videos, desc=f"CLEVRER {split}", disable=not progress):
             index = int(vp.stem.split("_")[1])
             ap = annotation_path(root, split, index)
@@ -166,15 +187,18 @@ class ClevrerDataset:
                 clips = [video[[at[f] for f in w]] for w in windows]
                 labels = [speed_labels(ann, w) for w in windows]
                 from_input = [speed_labels(ann, w[:num_input]) for w in windows]
+                of_shown = [speed_labels(ann, w, shown_by=num_input) for w in windows]
             except (VideoDecodeError, ValueError, KeyError, json.JSONDecodeError) as err:
                 skipped.append((str(vp), str(err)))
                 continue
             frames += clips
             speeds += labels
             inputs += from_input
+            shown += of_shown
             ids += [index] * len(windows)
         report_skipped(f"CLEVRER {split}", skipped, total=len(videos), kept=len(frames), root=root)
-        self.clips = ClevrerClips(np.stack(frames), np.array(speeds), np.array(ids), np.array(inputs), skipped,
+        self.clips = ClevrerClips(np.stack(frames), np.array(speeds), np.array(ids), np.array(inputs),
+                                  np.array(shown), skipped,
                                   meta=dict(root=str(root), split=split, size=size, num_frames=num_frames,
                                             stride=stride, start=start, clips_per_video=clips_per_video,
                                             speed_units="location units per frame"))

@@ -6,6 +6,7 @@ aspect ratio is not kept (480x320 CLEVRER and 320x240 CATER frames are squeezed)
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -171,4 +172,10 @@ def load_clips(path: Path, cls):
         raise DamagedFileError(f"{path} is damaged ({type(err).__name__}); it is a cache: delete it and rerun "
                                f"(it is decoded again)") from None
     skipped = [tuple(s) for s in meta.pop("skipped", [])]
+    wanted = {f.name for f in dataclasses.fields(cls)} - {"skipped", "meta"}
+    if set(arrays) != wanted:
+        raise DamagedFileError(f"{path} was written by another version of {cls.__name__} (it has "
+                               f"{', '.join(sorted(set(arrays) - wanted) or ['nothing'])} extra and lacks "
+                               f"{', '.join(sorted(wanted - set(arrays)) or ['nothing'])}); it is a cache: "
+                               f"it is decoded again")
     return cls(**arrays, skipped=skipped, meta=meta)

@@ -22,7 +22,7 @@ from ..runs import require_trained
 def subset(clips, rows):
     """The clips ``rows`` of a ClevrerClips (every per-clip array cut the same way)."""
     return replace(clips, frames=clips.frames[rows], speed=clips.speed[rows], video_ids=clips.video_ids[rows],
-                   speed_input=clips.speed_input[rows])
+                   speed_input=clips.speed_input[rows], speed_shown=clips.speed_shown[rows])
 
 
 def run_clevrer_probe(ctx: Context) -> pd.DataFrame:
@@ -31,9 +31,11 @@ def run_clevrer_probe(ctx: Context) -> pd.DataFrame:
 
     Every probe is fitted on the clips of the second half of the training videos (the supervised ceiling
     was trained on the first half, so no probe sees features fitted to its own labels) and scored on the
-    validation videos. Writes ``clevrer_speed.csv`` (model, seed, mse, r2, alpha): MSE of the standardised
-    speed, as for MovingMNIST, with the ridge penalty picked by leave-one-out on the fitting clips; the
-    oracle is a linear fit on the speed the annotated positions of the input frames give.
+    validation videos. The label is the profile's ``clevrer_label`` (default: the mean speed of the objects
+    whose motion the input frames show, over the clip's frames; ``vjvcr.data.clevrer``). Writes
+    ``clevrer_speed.csv`` (model, seed, mse, r2, alpha): MSE of the standardised label, as for MovingMNIST,
+    with the ridge penalty picked by leave-one-out on the fitting clips; the oracle is a linear fit on the
+    speed the annotated positions of the input frames give.
     """
     with ctx.phase("probing: CLEVRER"):
         return _clevrer_probe(ctx)
@@ -45,7 +47,9 @@ def _clevrer_probe(ctx: Context) -> pd.DataFrame:
     every = video_clips(ctx, "clevrer", "train")
     tr = subset(every, ClipSet("clevrer", "train", p.clevrer, part="second_half").rows(every))
     te = video_clips(ctx, "clevrer", "validation")
-    kw = dict(num_train=len(tr), num_test=len(te), alpha=tuple(p.probe.ridge_alphas), device=dev, features=("h_x",))
+    y_tr, y_te = tr.label(p.clevrer_label), te.label(p.clevrer_label)
+    kw = dict(num_train=len(tr), num_test=len(te), alpha=tuple(p.probe.ridge_alphas), device=dev, features=("h_x",),
+              targets=(y_tr, y_te))
     rows = []
     runs = plans.clevrer(ctx)
     require_trained(runs, "01_pretrain", "pretrain")
@@ -56,7 +60,7 @@ def _clevrer_probe(ctx: Context) -> pd.DataFrame:
         cfg = RunConfig(variant="gen", seed=seed, data=p.clevrer, model=p.video_model, train=p.video_train)
         res = speed_probe(build_model(cfg).eval(), tr, te, **kw)["h_x"]
         rows.append(dict(model="random", seed=seed, mse=res["mse"], r2=res["r2"], alpha=res["alpha"]))
-    res = linear_probe(tr.speed_input[:, None], tr.speed, te.speed_input[:, None], te.speed, alpha=kw["alpha"])
+    res = linear_probe(tr.speed_input[:, None], y_tr, te.speed_input[:, None], y_te, alpha=kw["alpha"])
     rows.append(dict(model="oracle", seed=float("nan"), mse=res["mse"], r2=res["r2"], alpha=res["alpha"]))
     df = pd.DataFrame(rows)
     df.to_csv(ctx.out_dir / "clevrer_speed.csv", index=False, float_format="%.4f")

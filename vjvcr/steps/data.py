@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from .. import plots
 from ..context import Context
 from ..datasets import SPLITS, MovingMNISTSet, video_clips
@@ -51,7 +53,9 @@ def run_video_data(ctx: Context) -> dict:
             info = dict(source=c.meta.get("source"), clips=len(c), frames=list(c.frames.shape[1:]),
                         skipped_videos=len(c.skipped))
             if name == "clevrer":
-                info.update(videos=len(c), speed_min=float(c.speed.min()), speed_max=float(c.speed.max()),
+                y = c.label(ctx.profile.clevrer_label)
+                info.update(videos=len(np.unique(c.video_ids)), speed_label=ctx.profile.clevrer_label,
+                            speed_min=float(y.min()), speed_max=float(y.max()),
                             speed_units="location units per video frame")
             else:
                 info.update(videos=len(c.labels), label_prevalence=[round(float(x), 3) for x in c.labels.mean(0)])
