@@ -9,8 +9,9 @@
   is the limit.
 * **Fig. 5**: the quick profile's reconstruction pair (generative without VC, VJ-VCR with decoder) trained
   longer (``--fig5-steps``, default 10,000), through the pipeline's Fig. 5 step (its figure in
-  DATA/budget-out/fig5_<steps>/): PSNR of the first three predicted frames and of all twelve against the
-  all-black and copy-last floors.
+  DATA/budget-out/fig5_<steps>[_wide]/): PSNR of the first three predicted frames and of all twelve against the
+  all-black and copy-last floors; ``--fig5-wide``: at the widths of the plain autoencoder that drew digits
+  (channels 16-32-64, d = 128, ../shared/PAPER.md) instead of the quick profile's.
 * **Claim 2**: the generative model with VC at the same budget (``--only claim2``): whether it clears the
   all-black floor by claim 2's margin there.
 
@@ -65,11 +66,18 @@ def cater_ceiling(data: Path, size: int, steps: int, videos: int = QUICK.cater.n
                 reference=f"chance {res['chance']:.1f}", seconds=time.perf_counter() - t)
 
 
-def fig5_pair(data: Path, steps: int, batch: int) -> list[dict]:
+WIDE_CHANNELS, WIDE_DIM = (16, 32, 64), 128
+
+
+def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False) -> list[dict]:
     """Fig. 5's pair (generative without VC, VJ-VCR with decoder) trained ``steps`` at ``batch``, through the
-    pipeline's own Fig. 5 step: its PNG and CSVs land in DATA/budget-out/fig5_<steps>/."""
-    profile = replace(QUICK, name="budget", analysis=replace(QUICK.analysis, fig5_steps=steps, fig5_batch_size=batch))
-    ctx = setup(profile, data / "budget-out" / f"fig5_{steps}", data, seeds=(0,))
+    pipeline's own Fig. 5 step: its PNG and CSVs land in DATA/budget-out/fig5_<steps>[_wide]/. ``wide``: the
+    widths of the plain autoencoder that drew digits (channels 16-32-64, d = 128; ../shared/PAPER.md)."""
+    model = replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM) if wide else None
+    profile = replace(QUICK, name="budget", analysis=replace(QUICK.analysis, fig5_steps=steps, fig5_batch_size=batch,
+                                                             fig5_model=model))
+    tag = f"fig5_{steps}" + ("_wide" if wide else "")
+    ctx = setup(profile, data / "budget-out" / tag, data, seeds=(0,))
     test = prepare_data(ctx, stochastic=False)["test"].frames[:profile.analysis.num_clips]
     n_in = profile.data.num_input
     t = time.perf_counter()
@@ -80,7 +88,8 @@ def fig5_pair(data: Path, steps: int, batch: int) -> list[dict]:
     first3 = per_step[per_step.target_step <= 3].groupby("model")["psnr"].mean()
     floors = f"black {psnr['black']:.1f} / copy-last {psnr['copy_last']:.1f} (first 3: " \
              f"{first3['black']:.1f} / {first3['copy_last']:.1f})"
-    return [dict(what=f"Fig. 5: {name}, {steps} steps at batch {batch}",
+    widths = f", channels {'-'.join(map(str, WIDE_CHANNELS))}, d = {WIDE_DIM}" if wide else ""
+    return [dict(what=f"Fig. 5: {name}, {steps} steps at batch {batch}{widths}",
                  value=f"{psnr[model]:.1f} dB (first 3 frames {first3[model]:.1f})", reference=floors, seconds=seconds)
             for model, name in (("gen", "generative without VC"), ("vjvcr_dec", "VJ-VCR with decoder"))]
 
@@ -108,6 +117,8 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--only", choices=("cater", "cater_videos", "cater_64_videos", "fig5", "claim2"), default=None)
     ap.add_argument("--fig5-steps", type=int, default=10_000, help="training steps of the Fig. 5 pair")
+    ap.add_argument("--fig5-wide", action="store_true",
+                    help="the Fig. 5 pair at the widths of the autoencoder that drew digits (16-32-64, d = 128)")
     a = ap.parse_args(argv)
     rows = []
     if a.only in (None, "cater"):
@@ -117,7 +128,7 @@ def main(argv=None):
     if a.only in (None, "cater_64_videos"):
         rows += [cater_ceiling(a.data, 64, 1000, videos=1000)]
     if a.only in (None, "fig5"):
-        rows += fig5_pair(a.data, a.fig5_steps, 32)
+        rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide)
     if a.only in (None, "claim2"):
         rows += [claim2_gen_vc(a.data, a.fig5_steps, 32)]
     lines = ["| measurement | result | floor | wall seconds (shared cores) |", "|---|---|---|---|"]

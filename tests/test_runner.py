@@ -131,8 +131,9 @@ def test_the_manifest_lists_the_planned_runs_and_counts_the_others(tmp_path):
     record = manifest.runs()
     assert list(record["runs"]) == [run.folder.name] and record["runs"][run.folder.name]["complete"]
     assert record["other_run_folders"] == 1
+    assert record["summed_train_s"] == 1.0  # the planned run's seconds only, not the other folder's
     manifest.data["steps"] = {"data": {}}  # a step that trains nothing lists no run
-    assert manifest.runs() == {"runs": {}, "other_run_folders": 2}
+    assert manifest.runs() == {"runs": {}, "other_run_folders": 2, "summed_train_s": 0}
 
 
 def test_the_manifest_records_every_run_folder_with_a_warning_when_the_plans_fail(tmp_path, monkeypatch):

@@ -78,6 +78,7 @@ class AnalysisConfig:
     # than Table 1 so that the predictions can draw digits; 0 steps: Fig. 5 shows the Table-1 runs
     fig5_steps: int = 0
     fig5_batch_size: int = 64
+    fig5_model: ModelConfig | None = None  # the pair's widths; None: the profile's model
 
 
 @dataclass(frozen=True)

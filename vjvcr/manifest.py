@@ -166,7 +166,10 @@ class Manifest:
                           f"recording every run folder under {shown_path(self.ctx.runs_dir)}")
             return dict(runs=every)
         mine = {k: v for k, v in every.items() if k in keep}
-        return dict(runs=mine, other_run_folders=len(every) - len(mine))
+        # the runs' own training seconds, summed: on a CPU each trains on one thread, so this over the number of
+        # workers is the least wall time these runs can take, whatever the scheduling
+        return dict(runs=mine, other_run_folders=len(every) - len(mine),
+                    summed_train_s=round(sum(r["train_s"] for r in mine.values()), 1))
 
     def write(self) -> bool:
         """Rewrite the manifest (False, with one line on stderr, when the disk is full: the old one is kept)."""

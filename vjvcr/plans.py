@@ -57,13 +57,14 @@ def clevrer(ctx: Context) -> list[Run]:
 
 def reconstruction(ctx: Context) -> list[Run]:
     """Fig. 5's pair, the generative model without VC and VJ-VCR with decoder, first seed, trained for
-    ``analysis.fig5_steps`` (none when 0: Fig. 5 then shows the Table-1 runs)."""
+    ``analysis.fig5_steps`` (none when 0: Fig. 5 then shows the Table-1 runs), of ``analysis.fig5_model``'s
+    widths (default: the profile's model)."""
     p, an = ctx.profile, ctx.profile.analysis
     if not an.fig5_steps:
         return []
     train = replace(shorter(p.train, an.fig5_steps), batch_size=an.fig5_batch_size)
     return grid(ctx, MovingMNISTSet(p.data, "train"), ["gen", "vjvcr_dec"], seeds=[min(ctx.run_seeds)],
-                name="fig5_{variant}_seed{seed}", train=train)
+                name="fig5_{variant}_seed{seed}", train=train, model=an.fig5_model)
 
 
 def latent_options(ctx: Context) -> dict[str, Options]:

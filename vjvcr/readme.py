@@ -27,8 +27,17 @@ def provenance(out_dir: Path) -> str:
     return (f"From the last `./run_all.sh` (profile `{m.get('profile')}`, {len(seeds)} seeds, commit "
             f"`{str(m.get('git_commit', '?'))[:12]}` for the last invocation, {m.get('device')}, digits: "
             f"{m.get('digit_source')}; {sum(r.get('wall_s', 0) for r in books.values()) / 60:.1f} min summed over "
-            f"the {len(books)} notebooks' last executions, which reuse runs already trained in the data folder; "
-            f"`figures/manifest.json` has each notebook's time).")
+            f"the {len(books)} notebooks' last executions, which reuse runs already trained in the data folder"
+            f"{train_seconds(m)}; `figures/manifest.json` has each notebook's time).")
+
+
+def train_seconds(m: dict) -> str:
+    """The runs' summed training time: on a CPU each run trains on one thread, so over the workers it is
+    the least wall time a from-scratch run spends training, however they are scheduled."""
+    if "summed_train_s" not in m:
+        return ""
+    return (f"; training these {len(m.get('runs', {}))} runs took {m['summed_train_s'] / 60:.1f} min summed over "
+            f"the runs (on a CPU each trains on one thread)")
 
 
 def results_section(out_dir: Path) -> str:
