@@ -120,3 +120,32 @@ def test_the_clevrer_ceiling_trains_as_its_profile_says(tmp_path):
     assert quick["supervised"].steps > quick["vjvcr"].steps and quick["vjvcr"] == QUICK.video_train
     unset = trains(replace(QUICK, clevrer_ceiling=None))
     assert unset["supervised"] == unset["vjvcr"] == QUICK.video_train
+
+
+def test_the_clevrer_ceiling_trains_on_the_profiles_label(tmp_path):
+    """The ceiling's label is the profile's ``clevrer_label``; the earlier label gives the earlier run folder
+    (its options are the defaults), the new one another folder beside it."""
+    from dataclasses import replace
+
+    from vjvcr.config import QUICK
+
+    def ceiling(profile):
+        ctx = setup(profile, tmp_path / "plan", tmp_path / "data", seeds=(0,))
+        return next(r for r in plans.clevrer(ctx) if r.variant == "supervised")
+
+    shown, every = ceiling(QUICK), ceiling(replace(QUICK, clevrer_label="speed"))
+    assert shown.label == "speed_shown" and every.label == "speed"
+    assert every.cfg.options == type(every.cfg.options)() and shown.folder != every.folder
+
+
+def test_the_fig5_pair_takes_its_own_widths(tmp_path):
+    from dataclasses import replace
+
+    from vjvcr.config import QUICK, ModelConfig
+
+    wide = ModelConfig(channels=(16, 32, 64), dim=128, pred_hidden=256, pool=2)
+    for model, want in ((None, QUICK.model), (wide, wide)):
+        profile = replace(QUICK, analysis=replace(QUICK.analysis, fig5_model=model))
+        ctx = setup(profile, tmp_path / "plan", tmp_path / "data", seeds=(0,))
+        pair = plans.reconstruction(ctx)
+        assert [r.variant for r in pair] == ["gen", "vjvcr_dec"] and all(r.cfg.model == want for r in pair)
