@@ -16,7 +16,8 @@
   all-black and copy-last floors; ``--fig5-wide``: at the widths of the plain autoencoder that drew digits
   (channels 16-32-64, d = 128, ../shared/PAPER.md) instead of the quick profile's.
 * **Claim 2**: the generative model with VC at the same budget (``--only claim2``): whether it clears the
-  all-black floor by claim 2's margin there.
+  all-black floor by claim 2's margin there; and (``--only claim2_seeds``) that pair, the generative model with
+  VC against VJ-VCR with decoder, on three seeds each at that budget, judged by the pipeline's verdict rule.
 
 Each part reuses the package (``vjvcr.plans``-style grids through ``vjvcr.runs.grid``, the same training loop
 and probes); runs are cached in DATA/runs/budget/ and resumed. Prints and writes a Markdown table; asserts nothing.
@@ -52,6 +53,7 @@ from vjvcr.runs import grid  # noqa: E402
 from vjvcr.steps.cater import multilabel_map  # noqa: E402
 from vjvcr.steps.data import prepare_data  # noqa: E402
 from vjvcr.steps.reconstructions import decoded, run_fig5  # noqa: E402
+from vjvcr.verdicts import MARGINS, Measured, compare  # noqa: E402
 
 
 @contextmanager
@@ -151,14 +153,43 @@ def claim2_gen_vc(data: Path, steps: int, batch: int) -> dict:
                 seconds=time.perf_counter() - t)
 
 
+def claim2_pair(data: Path, steps: int, batch: int, seeds=(0, 1, 2), workers: int | None = None) -> list[dict]:
+    """Claim 2's pair that the quick profile leaves "not informative" (the generative model with VC against VJ-VCR
+    with decoder) at ``steps`` and ``batch`` over ``seeds``, judged by the pipeline's own rule (vjvcr.verdicts)
+    against the same floor as claims.md (the better of all-black and copy-last)."""
+    ctx = setup(replace(QUICK, name="budget"), data / "budget-out", data, seeds=tuple(seeds), workers=workers)
+    runs = grid(ctx, MovingMNISTSet(QUICK.data, "train"), ["gen_vc", "vjvcr_dec"], name="claim2_{variant}_seed{seed}",
+                train=replace(shorter(QUICK.train, steps), batch_size=batch))
+    t = time.perf_counter()
+    train_runs(ctx, runs)
+    test = prepare_data(ctx, stochastic=False)["test"].frames[:QUICK.analysis.num_clips]
+    n_in = QUICK.data.num_input
+    target = test[:, n_in:].astype(np.float32) / 255
+    psnr = {r: float(psnr_per_clip(rec, target).mean()) for r, rec in decoded(ctx, runs, test, "cpu").items()}
+    per = {v: Measured.of([psnr[r] for r in runs if r.variant == v]) for v in ("gen_vc", "vjvcr_dec")}
+    floors = psnr_floors(test, n_in)
+    floor = max(floors["black"], floors["copy_last"])
+    verdict = compare(per["gen_vc"], per["vjvcr_dec"], floor=floor, margin=MARGINS["psnr"])
+    seconds = time.perf_counter() - t
+    rows = [dict(what=f"claim 2: {name}, {steps} steps at batch {batch}, seeds {', '.join(map(str, seeds))}",
+                 value=f"{per[v].text(2)} dB (per seed: {', '.join(f'{x:.2f}' for x in per[v].values)})",
+                 reference=f"black {floors['black']:.2f} / copy-last {floors['copy_last']:.2f}", seconds=seconds)
+            for v, name in (("gen_vc", "generative with VC"), ("vjvcr_dec", "VJ-VCR with decoder"))]
+    rows.append(dict(what="claim 2 at this budget: generative with VC vs VJ-VCR with decoder (vjvcr.verdicts)",
+                     value=f"**{verdict}**", reference=f"margin {MARGINS['psnr']} dB over the floor {floor:.2f}",
+                     seconds=None))
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT / "data")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--only", choices=("cater", "cater_videos", "cater_64_videos", "cater_larger", "cater_larger_videos",
-                                       "fig5", "claim2"),
+                                       "fig5", "claim2", "claim2_seeds"),
                     default=None)
     ap.add_argument("--fig5-steps", type=int, default=10_000, help="training steps of the Fig. 5 pair")
+    ap.add_argument("--workers", type=int, default=None, help="training processes at a time (default: one per core)")
     ap.add_argument("--fig5-wide", action="store_true",
                     help="the Fig. 5 pair at the widths of the autoencoder that drew digits (16-32-64, d = 128)")
     a = ap.parse_args(argv)
@@ -177,6 +208,8 @@ def main(argv=None):
         rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide)
     if a.only in (None, "claim2"):
         rows += [claim2_gen_vc(a.data, a.fig5_steps, 32)]
+    if a.only in (None, "claim2_seeds"):
+        rows += claim2_pair(a.data, a.fig5_steps, 32, workers=a.workers)
     lines = ["| measurement | result | floor | wall seconds (shared cores) |", "|---|---|---|---|"]
     lines += [f"| {r['what']} | {r['value']} | {r['reference']} | "
               f"{'–' if r['seconds'] is None else format(r['seconds'], '.0f')} |" for r in rows]
