@@ -1,4 +1,4 @@
-"""What budget would make a not-informative experiment informative? One measurement per experiment, one seed.
+"""What budget would make a not-informative experiment informative? One measurement per experiment, one seed unless said.
 
     python benchmarks/budget_probe.py --out benchmarks/results/budget_probe.md [--data DIR]
 
@@ -213,7 +213,7 @@ def main(argv=None):
     lines = ["| measurement | result | floor | wall seconds (shared cores) |", "|---|---|---|---|"]
     lines += [f"| {r['what']} | {r['value']} | {r['reference']} | "
               f"{'–' if r['seconds'] is None else format(r['seconds'], '.0f')} |" for r in rows]
-    text = "\n".join(["# What budget would make it informative (one seed each)", "", *lines]) + "\n"
+    text = "\n".join(["# What budget would make it informative (one seed each, unless a row names its seeds)", "", *lines]) + "\n"
     publish(text, a.out)
 
 
