@@ -249,3 +249,24 @@ def test_clip_windows_spread_from_start_to_the_last_that_fits():
     assert w[1] == [16, 19, 22, 25]  # halfway between the first starts, 2 and 30
     with pytest.raises(ValueError, match="fewer than one clip"):
         clip_windows(10, num_frames=4, stride=3, start=2, clips_per_video=1)
+
+
+def test_a_clip_cache_without_the_label_is_decoded_again_under_the_same_name(tmp_path):
+    """A CLEVRER clip cache written before ``speed_shown`` existed is decoded again (with a warning naming what
+    it lacks) into the same file, so the ids of the runs trained on it stay the same."""
+    from vjvcr.config import get_profile
+    from vjvcr.data.video import load_clips
+    from vjvcr.datasets import ClipSet, _LOADED
+
+    clip_set = ClipSet("clevrer", "train", get_profile("smoke").clevrer)
+    fresh = clip_set.load(tmp_path)
+    path, run_id = clip_set.path(tmp_path), clip_set.id(tmp_path)
+    with open(path, "wb") as f:  # the earlier layout: every field but speed_shown
+        np.savez(f, meta=np.array("{}"), frames=fresh.frames, speed=fresh.speed, video_ids=fresh.video_ids,
+                 speed_input=fresh.speed_input)
+    _LOADED.pop(path, None)
+    with pytest.warns(UserWarning, match="lacks speed_shown"):
+        again = clip_set.load(tmp_path)
+    np.testing.assert_array_equal(again.speed_shown, fresh.speed_shown)
+    assert clip_set.path(tmp_path) == path and clip_set.id(tmp_path) == run_id
+    np.testing.assert_array_equal(load_clips(path, clevrer.ClevrerClips).speed_shown, fresh.speed_shown)
