@@ -4,8 +4,9 @@
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
+import numpy as np
 import pandas as pd
 
 from .. import plans
@@ -21,8 +22,8 @@ from ..runs import require_trained
 
 def subset(clips, rows):
     """The clips ``rows`` of a ClevrerClips (every per-clip array cut the same way)."""
-    return replace(clips, frames=clips.frames[rows], speed=clips.speed[rows], video_ids=clips.video_ids[rows],
-                   speed_input=clips.speed_input[rows], speed_shown=clips.speed_shown[rows])
+    return replace(clips, **{f.name: getattr(clips, f.name)[rows] for f in fields(clips)
+                             if isinstance(getattr(clips, f.name), np.ndarray)})
 
 
 def run_clevrer_probe(ctx: Context) -> pd.DataFrame:
