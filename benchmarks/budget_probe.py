@@ -1,4 +1,5 @@
-"""What budget would make a not-informative experiment informative? One measurement per experiment, one seed unless said.
+"""What budget would make a not-informative experiment informative? One measurement per experiment (one seed
+unless said).
 
     python benchmarks/budget_probe.py --out benchmarks/results/budget_probe.md [--data DIR]
 
@@ -7,8 +8,8 @@
   rendered at 128x96): whether the architecture can see the actions at all at that resolution.
   Then with about five times the training videos (1,000), at 32x32 and at 64x64: whether the number of scenes
   is the limit; and on a twin of fewer, twice larger objects (``--only cater_larger``: 3-5 per scene, under its
-  own twin version), also with 1,000 training videos and 2,000 steps (``cater_larger_videos``): whether their
-  size on screen is. Each beside the same linear classifier on the target
+  own twin version), also with 1,000 training videos and 2,000 steps (``cater_larger_videos``; the steps are
+  ``--cater-steps``): whether their size on screen is. Each beside the same linear classifier on the target
   frames' pixel differences.
 * **Fig. 5**: the quick profile's reconstruction pair (generative without VC, VJ-VCR with decoder) trained
   longer (``--fig5-steps``, default 10,000), through the pipeline's Fig. 5 step (its figure in
@@ -185,10 +186,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT / "data")
     ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--only", choices=("cater", "cater_videos", "cater_64_videos", "cater_larger", "cater_larger_videos",
-                                       "fig5", "claim2", "claim2_seeds"),
+    ap.add_argument("--only", choices=("cater", "cater_videos", "cater_64_videos", "cater_larger",
+                                       "cater_larger_videos", "fig5", "claim2", "claim2_seeds"),
                     default=None)
     ap.add_argument("--fig5-steps", type=int, default=10_000, help="training steps of the Fig. 5 pair")
+    ap.add_argument("--cater-steps", type=int, default=2000, help="training steps of --only cater_larger_videos")
     ap.add_argument("--workers", type=int, default=None, help="training processes at a time (default: one per core)")
     ap.add_argument("--fig5-wide", action="store_true",
                     help="the Fig. 5 pair at the widths of the autoencoder that drew digits (16-32-64, d = 128)")
@@ -203,7 +205,7 @@ def main(argv=None):
     if a.only in (None, "cater_larger"):
         rows += cater_ceiling(a.data, 32, 1000, larger=True)
     if a.only in (None, "cater_larger_videos"):
-        rows += cater_ceiling(a.data, 32, 2000, videos=1000, larger=True)
+        rows += cater_ceiling(a.data, 32, a.cater_steps, videos=1000, larger=True)
     if a.only in (None, "fig5"):
         rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide)
     if a.only in (None, "claim2"):
@@ -213,7 +215,8 @@ def main(argv=None):
     lines = ["| measurement | result | floor | wall seconds (shared cores) |", "|---|---|---|---|"]
     lines += [f"| {r['what']} | {r['value']} | {r['reference']} | "
               f"{'–' if r['seconds'] is None else format(r['seconds'], '.0f')} |" for r in rows]
-    text = "\n".join(["# What budget would make it informative (one seed each, unless a row names its seeds)", "", *lines]) + "\n"
+    title = "# What budget would make it informative (one seed each, unless a row names its seeds)"
+    text = "\n".join([title, "", *lines]) + "\n"
     publish(text, a.out)
 
 
