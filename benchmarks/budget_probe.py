@@ -8,8 +8,8 @@ unless said).
   rendered at 128x96): whether the architecture can see the actions at all at that resolution.
   Then with about five times the training videos (1,000), at 32x32 and at 64x64: whether the number of scenes
   is the limit; and on a twin of fewer, twice larger objects (``--only cater_larger``: 3-5 per scene, under its
-  own twin version), also with 1,000 training videos and 2,000 steps (``cater_larger_videos``; the steps are
-  ``--cater-steps``): whether their size on screen is. Each beside the same linear classifier on the target
+  own twin version), also with 1,000 training videos and 2,000 steps (``cater_larger_videos``; or
+  ``--cater-videos`` and ``--cater-steps``): whether their size on screen is. Each beside the same linear classifier on the target
   frames' pixel differences.
 * **Fig. 5**: the quick profile's reconstruction pair (generative without VC, VJ-VCR with decoder) trained
   longer (``--fig5-steps``, default 10,000), through the pipeline's Fig. 5 step (its figure in
@@ -191,6 +191,7 @@ def main(argv=None):
                     default=None)
     ap.add_argument("--fig5-steps", type=int, default=10_000, help="training steps of the Fig. 5 pair")
     ap.add_argument("--cater-steps", type=int, default=2000, help="training steps of --only cater_larger_videos")
+    ap.add_argument("--cater-videos", type=int, default=1000, help="training videos of --only cater_larger_videos")
     ap.add_argument("--workers", type=int, default=None, help="training processes at a time (default: one per core)")
     ap.add_argument("--fig5-wide", action="store_true",
                     help="the Fig. 5 pair at the widths of the autoencoder that drew digits (16-32-64, d = 128)")
@@ -205,7 +206,7 @@ def main(argv=None):
     if a.only in (None, "cater_larger"):
         rows += cater_ceiling(a.data, 32, 1000, larger=True)
     if a.only in (None, "cater_larger_videos"):
-        rows += cater_ceiling(a.data, 32, a.cater_steps, videos=1000, larger=True)
+        rows += cater_ceiling(a.data, 32, a.cater_steps, videos=a.cater_videos, larger=True)
     if a.only in (None, "fig5"):
         rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide)
     if a.only in (None, "claim2"):
