@@ -86,6 +86,13 @@ def test_loader_reads_clips_and_speeds(twin):
     assert ds.clips.frames.std() > 5  # something is drawn
     clip, speed = ds[0]
     assert clip.shape == (5, 3, 16, 16) and 0 <= clip.min() and clip.max() <= 1
+    # dataset[i] gives the experiments' label unless another is asked for (on this twin they differ for a clip)
+    assert not np.array_equal(ds.clips.speed_shown, ds.clips.speed)
+    assert [ds[k][1] for k in range(len(ds))] == list(ds.clips.speed_shown)
+    every = ClevrerDataset(twin, "train", size=16, num_frames=5, stride=3, label="speed")
+    assert [every[k][1] for k in range(len(every))] == list(every.clips.speed)
+    with pytest.raises(ValueError, match="unknown CLEVRER label"):
+        ClevrerDataset(twin, "train", label="velocity")
     # the label, recomputed here from the twin's own simulation
     for k, index in enumerate(ds.clips.video_ids):
         sc = simulate_scene(np.random.default_rng([0, int(index)]), num_frames=24)
@@ -161,8 +168,11 @@ def test_profile_refuses_an_unknown_clevrer_label():
 
     with pytest.raises(ValueError, match="clevrer_label"):
         replace(get_profile("smoke"), clevrer_label="velocity")
-    for label in clevrer.LABELS:  # config.py names them without importing the data code: the lists agree
+    from vjvcr.tables import CLEVRER_LABEL_TEXT
+
+    for label in clevrer.LABELS:  # every label is accepted, and Table 1's caption can name it
         assert replace(get_profile("smoke"), clevrer_label=label).clevrer_label == label
+        assert label in CLEVRER_LABEL_TEXT
 
 
 def test_position_speed_agrees_with_velocity_field(twin):

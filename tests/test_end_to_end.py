@@ -38,6 +38,7 @@ def smoke_run(tmp_path_factory, data_dir):
     r = subprocess.run(["bash", str(ROOT / "run_all.sh"), "--profile", "smoke", "--out", str(out),
                         "--data", str(data)], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    r.data_dir = data  # for tests that read the run's cached clips
     return out, r
 
 
@@ -158,3 +159,27 @@ def test_smoke_fig2_columns_paper_values_and_chance(smoke_run):
     assert (t["source"] == "twin").all()
     summary = json.loads((out / "data_summary_video.json").read_text())
     assert summary["cater_train"]["source"] == "twin" and summary["clevrer_validation"]["skipped_videos"] == 0
+
+
+@pytest.mark.slow
+def test_smoke_clevrer_probe_fits_the_profiles_label(smoke_run):
+    """The CLEVRER oracle in clevrer_speed.csv is the linear fit to the profile's label (speed_shown), recomputed
+    here from the run's cached clips; fitted to the earlier label it would differ."""
+    import pandas as pd
+
+    from vjvcr.config import get_profile
+    from vjvcr.datasets import ClipSet
+    from vjvcr.probes import linear_probe
+    from vjvcr.steps.clevrer import subset
+
+    out, r = smoke_run
+    p = get_profile("smoke")
+    every = ClipSet("clevrer", "train", p.clevrer).load(r.data_dir)
+    tr = subset(every, ClipSet("clevrer", "train", p.clevrer, part="second_half").rows(every))
+    te = ClipSet("clevrer", "validation", p.clevrer).load(r.data_dir)
+    alpha = tuple(p.probe.ridge_alphas)
+    fit = {label: linear_probe(tr.speed_input[:, None], tr.label(label), te.speed_input[:, None], te.label(label),
+                               alpha=alpha)["mse"] for label in ("speed_shown", "speed")}
+    assert abs(fit["speed_shown"] - fit["speed"]) > 1e-3  # the check below can tell the labels apart
+    oracle = pd.read_csv(out / "clevrer_speed.csv").set_index("model").loc["oracle", "mse"]
+    assert oracle == pytest.approx(fit[p.clevrer_label], abs=1e-4)

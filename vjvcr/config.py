@@ -151,6 +151,10 @@ class StudyConfig:
     scaling_steps: tuple[int, ...] = (300, 1_000, 3_000, 6_000, 10_000)
 
 
+# CLEVRER's speed labels (vjvcr.data.clevrer): the objects whose motion the input frames show; every visible object
+CLEVRER_LABELS = ("speed_shown", "speed")
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -178,7 +182,7 @@ class Profile:
     runs_name: str = ""  # the folder data/runs/<runs_name> its runs share (default: its own name)
 
     def __post_init__(self):
-        if self.clevrer_label not in ("speed_shown", "speed"):  # vjvcr.data.clevrer.LABELS
+        if self.clevrer_label not in CLEVRER_LABELS:
             raise ValueError(f"clevrer_label={self.clevrer_label!r}; valid: 'speed_shown' (the objects whose motion "
                              f"the input frames show) or 'speed' (every visible object)")
 

@@ -66,7 +66,7 @@ def clevrer_label(out_dir: Path) -> str:
     return info.get("speed_label", "speed_shown")
 
 
-CLEVRER_LABELS = {"speed_shown": "the mean speed over the clip of the objects whose motion the input frames show",
+CLEVRER_LABEL_TEXT = {"speed_shown": "the mean speed over the clip of the objects whose motion the input frames show",
                   "speed": "the mean speed over the clip of every visible object, also those arriving later"}
 
 
@@ -118,7 +118,7 @@ def render_markdown(table: pd.DataFrame, profile: str = "?", clevrer: str = "spe
     lines += ["", f"Ours: mean ± sample standard deviation (ddof = 1) over the seeds (profile `{profile}`); the "
               "paper's value in brackets; – where not measured or not applicable. Speed MSE is in units of the "
               "training-speed variance (linear probe on h_x, test clips with unseen digit images), so it is not "
-              f"on the paper's unknown scale; the CLEVRER label is {CLEVRER_LABELS[clevrer]} (`{clevrer}`). "
+              f"on the paper's unknown scale; the CLEVRER label is {CLEVRER_LABEL_TEXT[clevrer]} (`{clevrer}`). "
               "RankMe is bounded by the representation size d of the profile. "
               "Reference rows: the supervised ceiling is the same encoder trained on the speed label for the same "
               "budget and probed the same way (on CLEVRER it is trained on half of the training videos, as long "

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..config import CLEVRER_LABELS
 from .video import VideoDecodeError, read_frames, report_skipped
 
 SHAPES = ("cube", "sphere", "cylinder")
@@ -54,7 +55,7 @@ COLORS = {  # the 8 CLEVR colours (RGB)
 SPLIT_START = {"train": 0, "validation": 10_000, "test": 15_000}
 VIEW = (4.5, 3.0)  # half-width, half-height of the camera view on the ground plane (3:2, like 480x320)
 RADIUS = 0.4  # every object's radius on the plane
-LABELS = ("speed_shown", "speed")  # the speed labels a clip carries (module docstring)
+LABELS = CLEVRER_LABELS  # the speed labels a clip carries (module docstring)
 
 
 def chunk_name(prefix: str, index: int) -> str:
@@ -153,12 +154,16 @@ class ClevrerDataset:
     frames, their first frames spread evenly from ``start`` to the last one that fits the video;
     frames are resized to ``size`` x ``size``. Videos without an annotation (the test split) or that
     cannot be decoded are skipped with a warning and listed in ``skipped``. ``dataset[i]`` is (clip
-    float tensor [T, 3, size, size] in [0, 1], speed).
+    float tensor [T, 3, size, size] in [0, 1], the speed label ``label``: by default the experiments',
+    ``speed_shown``).
     """
 
     def __init__(self, root: str | Path, split: str = "train", *, size: int = 64, num_frames: int = 15,
                  stride: int = 4, start: int = 0, clips_per_video: int = 1, num_input: int = 4,
-                 max_videos: int | None = None, progress: bool = False):
+                 max_videos: int | None = None, progress: bool = False, label: str = "speed_shown"):
+        if label not in LABELS:
+            raise ValueError(f"unknown CLEVRER label {label!r}; valid: {', '.join(LABELS)}")
+        self.label = label
         if split not in SPLIT_START:
             raise ValueError(f"unknown CLEVRER split {split!r}; valid: {', '.join(SPLIT_START)}")
         root = Path(root)
@@ -212,4 +217,4 @@ class ClevrerDataset:
 
     def __getitem__(self, i):
         clip = torch.from_numpy(self.clips.frames[i]).permute(0, 3, 1, 2).float() / 255
-        return clip, float(self.clips.speed[i])
+        return clip, float(self.clips.label(self.label)[i])
