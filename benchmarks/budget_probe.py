@@ -15,7 +15,8 @@ unless said).
   longer (``--fig5-steps``, default 10,000), through the pipeline's Fig. 5 step (its figure in
   DATA/budget-out/fig5_<steps>[_wide]/): PSNR of the first three predicted frames and of all twelve against the
   all-black and copy-last floors; ``--fig5-wide``: at the widths of the plain autoencoder that drew digits
-  (channels 16-32-64, d = 128, ../shared/PAPER.md) instead of the quick profile's.
+  (channels 16-32-64, d = 128, ../shared/PAPER.md) instead of the quick profile's; ``--fig5-predictor residual``:
+  the predictor adds its output to the last input state; ``--fig5-hidden``: the predictor's hidden width.
 * **Claim 2**: the pair the quick profile leaves uninformative, the generative model with VC against VJ-VCR with
   decoder, at the same budget (``--only claim2``: seed 0; ``--only claim2_seeds``: three seeds each): whether
   both clear the all-black floor by claim 2's margin there, and the verdict by the pipeline's rule.
@@ -40,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from report import publish  # noqa: E402  (benchmarks/report.py, beside this script)
 from vjvcr.checkpoints import load_model  # noqa: E402
-from vjvcr.config import QUICK  # noqa: E402
+from vjvcr.config import PREDICTORS, QUICK  # noqa: E402
 from vjvcr.context import setup  # noqa: E402
 from vjvcr.analysis import psnr_floors, psnr_per_clip  # noqa: E402
 from vjvcr.data import cater as cater_rules  # noqa: E402
@@ -112,14 +113,19 @@ def _cater_ceiling(ctx, data: Path, cater, name: str, size: int, steps: int, vid
 WIDE_CHANNELS, WIDE_DIM = (16, 32, 64), 128
 
 
-def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False) -> list[dict]:
+def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor: str = "mlp",
+              hidden: int | None = None) -> list[dict]:
     """Fig. 5's pair (generative without VC, VJ-VCR with decoder) trained ``steps`` at ``batch``, through the
-    pipeline's own Fig. 5 step: its PNG and CSVs land in DATA/budget-out/fig5_<steps>[_wide]/. ``wide``: the
-    widths of the plain autoencoder that drew digits (channels 16-32-64, d = 128; ../shared/PAPER.md)."""
-    model = replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM) if wide else None
+    pipeline's own Fig. 5 step: its PNG and CSVs land in DATA/budget-out/fig5_<steps>[_wide][_<predictor>]
+    [_h<hidden>]/. ``wide``: the widths of the plain autoencoder that drew digits (channels 16-32-64, d = 128;
+    ../shared/PAPER.md); ``predictor``: ``ModelConfig.predictor`` ("residual": h~_y = h_x[last] + MLP);
+    ``hidden``: the predictor's hidden width instead of the profile's."""
+    model = replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM) if wide else QUICK.model
+    model = replace(model, predictor=predictor, pred_hidden=hidden or model.pred_hidden)
     profile = replace(QUICK, name="budget", analysis=replace(QUICK.analysis, fig5_steps=steps, fig5_batch_size=batch,
-                                                             fig5_model=model))
-    tag = f"fig5_{steps}" + ("_wide" if wide else "")
+                                                             fig5_model=None if model == QUICK.model else model))
+    tag = f"fig5_{steps}" + ("_wide" if wide else "") + ("" if predictor == "mlp" else f"_{predictor}") \
+        + (f"_h{hidden}" if hidden else "")
     ctx = setup(profile, data / "budget-out" / tag, data, seeds=(0,))
     test = prepare_data(ctx, stochastic=False)["test"].frames[:profile.analysis.num_clips]
     n_in = profile.data.num_input
@@ -131,7 +137,8 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False) -> list[di
     first3 = per_step[per_step.target_step <= 3].groupby("model")["psnr"].mean()
     floors = f"black {psnr['black']:.1f} / copy-last {psnr['copy_last']:.1f} (first 3: " \
              f"{first3['black']:.1f} / {first3['copy_last']:.1f})"
-    widths = f", channels {'-'.join(map(str, WIDE_CHANNELS))}, d = {WIDE_DIM}" if wide else ""
+    widths = (f", channels {'-'.join(map(str, WIDE_CHANNELS))}, d = {WIDE_DIM}" if wide else "") \
+        + ("" if predictor == "mlp" else f", {predictor} predictor") + (f", predictor hidden {hidden}" if hidden else "")
     return [dict(what=f"Fig. 5: {name}, {steps} steps at batch {batch}{widths}",
                  value=f"{psnr[model]:.1f} dB (first 3 frames {first3[model]:.1f})", reference=floors, seconds=seconds)
             for model, name in (("gen", "generative without VC"), ("vjvcr_dec", "VJ-VCR with decoder"))]
@@ -178,6 +185,9 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=None, help="training processes at a time (default: one per core)")
     ap.add_argument("--fig5-wide", action="store_true",
                     help="the Fig. 5 pair at the widths of the autoencoder that drew digits (16-32-64, d = 128)")
+    ap.add_argument("--fig5-predictor", choices=PREDICTORS, default="mlp",
+                    help="the Fig. 5 pair's predictor (residual: h~_y = h_x[last] + MLP(h_x))")
+    ap.add_argument("--fig5-hidden", type=int, default=None, help="the Fig. 5 pair's predictor hidden width")
     a = ap.parse_args(argv)
     rows = []
     if a.only in (None, "cater"):
@@ -191,7 +201,8 @@ def main(argv=None):
     if a.only in (None, "cater_larger_videos"):
         rows += cater_ceiling(a.data, 32, a.cater_steps, videos=a.cater_videos, larger=True)
     if a.only in (None, "fig5"):
-        rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide)
+        rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide, predictor=a.fig5_predictor,
+                          hidden=a.fig5_hidden)
     if a.only == "claim2":
         rows += claim2_pair(a.data, a.fig5_steps, 32, seeds=(0,), workers=a.workers)
     if a.only in (None, "claim2_seeds"):

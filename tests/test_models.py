@@ -110,3 +110,39 @@ def test_the_fast_layers_give_the_loss_of_the_layers_they_replaced(variant):
     total = torch.cat([g.reshape(-1) for g in g_old]).norm()
     for a, b in zip(g_old, g_new):  # per parameter (the temporal weights are laid out differently): their sizes
         assert abs(b.norm() - a.norm()) <= 1e-4 * total  # (biases before a batch norm: pure rounding, exactly 0)
+
+
+def test_residual_predictor_adds_the_mlp_to_the_last_input_state():
+    """h~_y[t] = h_x[last] + MLP(h_x)[t], the MLP being the plain predictor's with the same weights."""
+    data = DataConfig(size=32, digit_size=14)
+    plain_cfg = ModelConfig(channels=(4, 8, 8), dim=12, pred_hidden=32)
+    torch.manual_seed(0)
+    plain = VJVCR(plain_cfg, data).predictor
+    torch.manual_seed(0)
+    residual = VJVCR(ModelConfig(channels=(4, 8, 8), dim=12, pred_hidden=32, predictor="residual"), data).predictor
+    h_x = torch.randn(4, 3, 12)
+    with torch.no_grad():
+        expected = plain(h_x) + h_x[:, 2].unsqueeze(1).expand(4, 12, 12)
+        assert torch.allclose(residual(h_x), expected, atol=1e-6)
+        assert not torch.allclose(plain(h_x), expected, atol=1e-3)
+    with pytest.raises(ValueError, match="predictor"):
+        ModelConfig(predictor="transformer")
+
+
+def test_the_predictor_field_leaves_earlier_runs_hashes_alone():
+    """A run with the default predictor hashes as the same run made before the field existed (its saved config
+    lacks the field); another predictor is another run."""
+    from dataclasses import replace
+
+    from vjvcr.runconfig import RunConfig
+    cfg = RunConfig(variant="vjvcr", seed=0, data=SMOKE.data, model=SMOKE.model, train=SMOKE.train)
+    before = cfg.to_dict()
+    del before["model"]["predictor"]  # a config.json written before the field existed
+    assert RunConfig.from_dict(before).hash() == cfg.hash()
+    from vjvcr.config import config_hash
+    from vjvcr.runconfig import NOT_HASHED
+    for k in NOT_HASHED:
+        before["train"].pop(k)
+    assert cfg.hash() == config_hash(before)  # the hash of the earlier layout, computed independently
+    other = replace(cfg, model=replace(SMOKE.model, predictor="residual"))
+    assert other.hash() != cfg.hash()

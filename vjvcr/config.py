@@ -40,6 +40,17 @@ class ModelConfig:
     # side of the map the final average pooling leaves (1: global pooling, one vector per frame;
     # 2: a 2x2 map whose dim / 4 channels per cell are flattened into d)
     pool: int = 1
+    # "mlp": the predictor's output is h~_y (the paper's MLP with 2 hidden layers). "residual": the MLP's
+    # output is added to the last input state, h~_y[t] = h_x[-1] + MLP(h_x)[t] (Fig. 5's probe of whether
+    # a shortcut lets the digit's shape through; omitted from run hashes at its default)
+    predictor: str = "mlp"
+
+    def __post_init__(self):
+        if self.predictor not in PREDICTORS:
+            raise ValueError(f"ModelConfig.predictor = {self.predictor!r} is not one of {', '.join(PREDICTORS)}")
+
+
+PREDICTORS = ("mlp", "residual")
 
 
 @dataclass(frozen=True)

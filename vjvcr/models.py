@@ -139,6 +139,7 @@ class Predictor(nn.Module):
         super().__init__()
         d, hid = cfg.dim, cfg.pred_hidden
         self.num_target, self.dim, self.num_heads, self.latent_dim = num_target, d, num_heads, latent_dim
+        self.residual = cfg.predictor == "residual"
         self.trunk = nn.Sequential(
             nn.Linear(num_input * d + latent_dim, hid), nn.LayerNorm(hid), nn.ReLU(inplace=True),
             nn.Linear(hid, hid), nn.LayerNorm(hid), nn.ReLU(inplace=True),
@@ -153,6 +154,8 @@ class Predictor(nn.Module):
                 z = h_x.new_zeros(b, self.latent_dim)
             inp = torch.cat([inp, z], dim=1)
         out = self.heads(self.trunk(inp)).reshape(b, self.num_heads, self.num_target, self.dim)
+        if self.residual:  # h~_y[t] = h_x[last] + MLP(h_x)[t]
+            out = out + h_x[:, -1, None, None, :]
         if self.num_heads == 1:
             return out[:, 0]
         if z is None:

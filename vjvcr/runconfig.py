@@ -106,6 +106,9 @@ class ConfigMismatchError(RuntimeError):
 
 # fields that may change between a run and its resumption without changing what is trained
 NOT_HASHED = ("checkpoint_every", "precision", "compile")
+# fields added after runs were made: hashed only when they differ from their default, so that the runs made
+# before keep their folders (a run with the default is the same run as before the field existed)
+HASHED_UNLESS_DEFAULT = (("model", "predictor", "mlp"),)
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,9 @@ class RunConfig:
         d = self.to_dict()
         for k in NOT_HASHED:
             d["train"].pop(k, None)
+        for part, k, default in HASHED_UNLESS_DEFAULT:
+            if part in d and d[part].get(k, default) == default:
+                d[part].pop(k, None)
         return config_hash(d)
 
     @property
