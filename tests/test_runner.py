@@ -1,5 +1,6 @@
 """run_all.sh and the runner: option handling, failure reports, environment file."""
 import json
+import os
 import subprocess
 import sys
 import time
@@ -132,8 +133,22 @@ def test_the_manifest_lists_the_planned_runs_and_counts_the_others(tmp_path):
     assert list(record["runs"]) == [run.folder.name] and record["runs"][run.folder.name]["complete"]
     assert record["other_run_folders"] == 1
     assert record["summed_train_s"] == 1.0  # the planned run's seconds only, not the other folder's
+    assert record["runs_trained_by_this_invocation"] == 0  # written before the manifest's invocation began
+    os.utime(run.folder / "metrics.jsonl", (manifest.since + 1, manifest.since + 1))  # as if it trained since
+    assert manifest.runs()["runs_trained_by_this_invocation"] == 1
     manifest.data["steps"] = {"data": {}}  # a step that trains nothing lists no run
-    assert manifest.runs() == {"runs": {}, "other_run_folders": 2, "summed_train_s": 0}
+    assert manifest.runs() == {"runs": {}, "other_run_folders": 2, "summed_train_s": 0,
+                               "runs_trained_by_this_invocation": 0}
+
+
+def test_the_readme_says_whether_the_last_invocation_trained_the_runs():
+    from vjvcr.readme import trained_where
+
+    runs = {"a": {}, "b": {}}
+    assert "trained all 2 runs from scratch" in trained_where(dict(runs=runs, runs_trained_by_this_invocation=2))
+    assert "reuse runs already trained" in trained_where(dict(runs=runs, runs_trained_by_this_invocation=0))
+    assert "trained 1 of the 2 runs" in trained_where(dict(runs=runs, runs_trained_by_this_invocation=1))
+    assert "may reuse" in trained_where(dict(runs=runs))  # a manifest of before the count
 
 
 def test_the_manifest_records_every_run_folder_with_a_warning_when_the_plans_fail(tmp_path, monkeypatch):

@@ -86,9 +86,13 @@ def runs_record(runs_dir: Path) -> dict:
         except (ValueError, KeyError):
             continue
         last = read_metrics(cfg_path.parent, warn=False)[-1:]
+        metrics = cfg_path.parent / "metrics.jsonl"
         runs[str(cfg_path.parent.relative_to(runs_dir))] = dict(
             step=last[0]["step"] if last else 0, planned_steps=planned,
-            train_s=last[0]["seconds"] if last else 0.0, complete=bool(last) and last[0]["step"] >= planned)
+            train_s=last[0]["seconds"] if last else 0.0, complete=bool(last) and last[0]["step"] >= planned,
+            # when its training last wrote a step (UTC): tells the runs trained by an invocation from those reused
+            last_trained=dt.datetime.fromtimestamp(metrics.stat().st_mtime, dt.timezone.utc).isoformat(
+                timespec="milliseconds") if last else None)
     return runs
 
 
@@ -97,7 +101,7 @@ class Manifest:
 
     def __init__(self, ctx: Context, *, kind: str, command: str, keep: bool = False, path: Path | None = None,
                  **extra):
-        self.ctx, self.kind, self.t0 = ctx, kind, time.perf_counter()
+        self.ctx, self.kind, self.t0, self.since = ctx, kind, time.perf_counter(), time.time()
         self.path = path or ctx.out_dir / "manifest.json"
         previous = {}
         if keep and self.path.exists():
@@ -168,8 +172,12 @@ class Manifest:
         mine = {k: v for k, v in every.items() if k in keep}
         # the runs' own training seconds, summed: on a CPU each trains on one thread, so this over the number of
         # workers is the least wall time these runs can take, whatever the scheduling
+        started = dt.datetime.fromtimestamp(self.since, dt.timezone.utc)
+        trained = sum(1 for r in mine.values() if r.get("last_trained")
+                      and dt.datetime.fromisoformat(r["last_trained"]) >= started)
         return dict(runs=mine, other_run_folders=len(every) - len(mine),
-                    summed_train_s=round(sum(r["train_s"] for r in mine.values()), 1))
+                    summed_train_s=round(sum(r["train_s"] for r in mine.values()), 1),
+                    runs_trained_by_this_invocation=trained)
 
     def write(self) -> bool:
         """Rewrite the manifest (False, with one line on stderr, when the disk is full: the old one is kept)."""

@@ -27,8 +27,20 @@ def provenance(out_dir: Path) -> str:
     return (f"From the last `./run_all.sh` (profile `{m.get('profile')}`, {len(seeds)} seeds, commit "
             f"`{str(m.get('git_commit', '?'))[:12]}` for the last invocation, {m.get('device')}, digits: "
             f"{m.get('digit_source')}; {sum(r.get('wall_s', 0) for r in books.values()) / 60:.1f} min summed over "
-            f"the {len(books)} notebooks' last executions, which reuse runs already trained in the data folder"
+            f"the {len(books)} notebooks' last executions{trained_where(m)}"
             f"{train_seconds(m)}; `figures/manifest.json` has each notebook's time).")
+
+
+def trained_where(m: dict) -> str:
+    """Whether the last invocation trained the runs or found them trained in the data folder."""
+    runs, trained = len(m.get("runs", {})), m.get("runs_trained_by_this_invocation")
+    if trained is None:  # a manifest written before this was recorded
+        return ", which may reuse runs already trained in the data folder"
+    if runs and trained == runs:
+        return f", in which the last invocation trained all {runs} runs from scratch"
+    if trained == 0:
+        return ", which reuse runs already trained in the data folder"
+    return f", in which the last invocation trained {trained} of the {runs} runs and reused the others"
 
 
 def train_seconds(m: dict) -> str:
