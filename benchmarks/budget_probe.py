@@ -41,13 +41,14 @@ sys.path.insert(0, str(ROOT))
 
 from report import publish  # noqa: E402  (benchmarks/report.py, beside this script)
 from vjvcr.checkpoints import load_model  # noqa: E402
-from vjvcr.config import PREDICTORS, QUICK  # noqa: E402
+from vjvcr.config import QUICK  # noqa: E402
 from vjvcr.context import setup  # noqa: E402
 from vjvcr.analysis import psnr_floors, psnr_per_clip  # noqa: E402
 from vjvcr.data import cater as cater_rules  # noqa: E402
 from vjvcr.data import cater_twin  # noqa: E402
 from vjvcr.datasets import TWIN_VERSION, ClipSet, MovingMNISTSet  # noqa: E402
 from vjvcr.launch import train_runs  # noqa: E402
+from vjvcr.models import PREDICTORS  # noqa: E402
 from vjvcr.plans import shorter  # noqa: E402
 from vjvcr.probes import encode  # noqa: E402
 from vjvcr.runconfig import Options  # noqa: E402

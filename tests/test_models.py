@@ -113,7 +113,8 @@ def test_the_fast_layers_give_the_loss_of_the_layers_they_replaced(variant):
 
 
 def test_residual_predictor_adds_the_mlp_to_the_last_input_state():
-    """h~_y[t] = h_x[last] + MLP(h_x)[t], the MLP being the plain predictor's with the same weights."""
+    """h~_y[t] = h_x[last] + MLP(h_x)[t], the MLP being the plain predictor's with the same weights; its last layer
+    starts at zero, so the untrained residual predictor repeats the last input state."""
     data = DataConfig(size=32, digit_size=14)
     plain_cfg = ModelConfig(channels=(4, 8, 8), dim=12, pred_hidden=32)
     torch.manual_seed(0)
@@ -121,12 +122,15 @@ def test_residual_predictor_adds_the_mlp_to_the_last_input_state():
     torch.manual_seed(0)
     residual = VJVCR(ModelConfig(channels=(4, 8, 8), dim=12, pred_hidden=32, predictor="residual"), data).predictor
     h_x = torch.randn(4, 3, 12)
+    last_repeated = h_x[:, 2].unsqueeze(1).expand(4, 12, 12)
     with torch.no_grad():
-        expected = plain(h_x) + h_x[:, 2].unsqueeze(1).expand(4, 12, 12)
+        assert torch.equal(residual(h_x), last_repeated)  # untrained: the last input state repeated
+        residual.heads.load_state_dict(plain.heads.state_dict())
+        expected = plain(h_x) + last_repeated
         assert torch.allclose(residual(h_x), expected, atol=1e-6)
         assert not torch.allclose(plain(h_x), expected, atol=1e-3)
     with pytest.raises(ValueError, match="predictor"):
-        ModelConfig(predictor="transformer")
+        VJVCR(ModelConfig(channels=(4, 8, 8), dim=12, pred_hidden=32, predictor="transformer"), data)
 
 
 def test_the_predictor_field_leaves_earlier_runs_hashes_alone():

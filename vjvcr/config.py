@@ -40,17 +40,7 @@ class ModelConfig:
     # side of the map the final average pooling leaves (1: global pooling, one vector per frame;
     # 2: a 2x2 map whose dim / 4 channels per cell are flattened into d)
     pool: int = 1
-    # "mlp": the predictor's output is h~_y (the paper's MLP with 2 hidden layers). "residual": the MLP's
-    # output is added to the last input state, h~_y[t] = h_x[-1] + MLP(h_x)[t] (Fig. 5's probe of whether
-    # a shortcut lets the digit's shape through; omitted from run hashes at its default)
-    predictor: str = "mlp"
-
-    def __post_init__(self):
-        if self.predictor not in PREDICTORS:
-            raise ValueError(f"ModelConfig.predictor = {self.predictor!r} is not one of {', '.join(PREDICTORS)}")
-
-
-PREDICTORS = ("mlp", "residual")
+    predictor: str = "mlp"  # or "residual" (vjvcr.models.PREDICTORS; a Fig. 5 probe, hashed only if not "mlp")
 
 
 @dataclass(frozen=True)
@@ -162,8 +152,7 @@ class StudyConfig:
     scaling_steps: tuple[int, ...] = (300, 1_000, 3_000, 6_000, 10_000)
 
 
-# CLEVRER's speed labels (vjvcr.data.clevrer): the objects whose motion the input frames show; every visible object
-CLEVRER_LABELS = ("speed_shown", "speed")
+CLEVRER_LABELS = ("speed_shown", "speed")  # vjvcr.data.clevrer: the objects whose motion x shows; every visible one
 
 
 @dataclass(frozen=True)

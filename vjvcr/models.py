@@ -126,6 +126,11 @@ class Encoder(nn.Module):
         return h.reshape(b, t, self.dim)  # (row, column, channel) flattened
 
 
+# "mlp": the paper's MLP; "residual": its output added to the last input state, h~_y[t] = h_x[last] + MLP(h_x)[t],
+# its last layer starting at zero so that the untrained predictor repeats the last state (measured for Fig. 5)
+PREDICTORS = ("mlp", "residual")
+
+
 class Predictor(nn.Module):
     """MLP with 2 hidden layers: h_x [B, T_x, d] (+ z) -> h~_y [B, T_y, d], all steps at once.
 
@@ -139,12 +144,16 @@ class Predictor(nn.Module):
         super().__init__()
         d, hid = cfg.dim, cfg.pred_hidden
         self.num_target, self.dim, self.num_heads, self.latent_dim = num_target, d, num_heads, latent_dim
+        if cfg.predictor not in PREDICTORS:
+            raise ValueError(f"ModelConfig.predictor = {cfg.predictor!r} is not one of {', '.join(PREDICTORS)}")
         self.residual = cfg.predictor == "residual"
         self.trunk = nn.Sequential(
             nn.Linear(num_input * d + latent_dim, hid), nn.LayerNorm(hid), nn.ReLU(inplace=True),
             nn.Linear(hid, hid), nn.LayerNorm(hid), nn.ReLU(inplace=True),
         )
         self.heads = nn.Linear(hid, num_heads * num_target * d)
+        if self.residual:  # starts as the last input state repeated: h~_y[t] = h_x[last]
+            nn.init.zeros_(self.heads.weight), nn.init.zeros_(self.heads.bias)
 
     def forward(self, h_x: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
         b = h_x.shape[0]
