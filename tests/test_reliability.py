@@ -69,6 +69,20 @@ def test_a_cut_metrics_line_is_dropped_with_a_warning(tmp_path, clips):
     assert [r["step"] for r in read_metrics(run)] == list(range(10, 21, 10))
 
 
+def test_a_finished_run_found_again_keeps_its_metrics_file_untouched(tmp_path, clips):
+    """Reusing a finished run rewrites nothing: metrics.jsonl keeps its bytes and its time (by which the manifest
+    tells the runs an invocation trained from those it reused)."""
+    import os
+
+    run = tmp_path / "run"
+    train(run, cfg(20), clips, progress=False)
+    path = run / "metrics.jsonl"
+    os.utime(path, (1_000_000_000, 1_000_000_000))  # an old time, so that any rewrite would show
+    before = path.read_bytes()
+    res = train(run, cfg(20), clips, progress=False)
+    assert res.step == 20 and path.read_bytes() == before and path.stat().st_mtime == 1_000_000_000
+
+
 def test_a_damaged_snapshot_is_named_when_an_analysis_reads_it(tmp_path, clips):
     from vjvcr.checkpoints import load_model
     from vjvcr.fileio import DamagedFileError

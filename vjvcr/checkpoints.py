@@ -146,8 +146,13 @@ def read_metrics(run_dir: str | Path, *, warn: bool = True) -> list[dict]:
 
 
 def write_metrics(run_dir: str | Path, rows: list[dict]) -> None:
-    """Rewrite metrics.jsonl atomically (on resume: the lines up to the checkpoint)."""
-    atomic_write_text(Path(run_dir) / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    """Rewrite metrics.jsonl atomically (on resume: the lines up to the checkpoint). A file that already holds
+    exactly these lines is left untouched, so that its time stays that of the run's last training (the manifest
+    tells the runs an invocation trained from those it reused by it)."""
+    path, text = Path(run_dir) / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows)
+    if path.exists() and path.read_text(errors="replace") == text:
+        return
+    atomic_write_text(path, text)
 
 
 def load_model(run_dir: str | Path, cfg: RunConfig, *, snapshot: int | None = None,
