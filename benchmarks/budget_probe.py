@@ -17,6 +17,8 @@ unless said).
   all-black and copy-last floors; ``--fig5-wide``: at the widths of the plain autoencoder that drew digits
   (channels 16-32-64, d = 128, ../shared/PAPER.md) instead of the quick profile's; ``--fig5-predictor residual``:
   the predictor adds its output to the last input state; ``--fig5-hidden``: the predictor's hidden width.
+* **Claim 5b** (``--only table2_wide``, ``--table2-steps``): Table 2's latent models at the widths of the autoencoder
+  that draws digits: whether the wider state keeps digit identity for z* to leak.
 * **Claim 2**: the pair the quick profile leaves uninformative, the generative model with VC against VJ-VCR with
   decoder, at the same budget (``--only claim2``: seed 0; ``--only claim2_seeds``: three seeds each): whether
   both clear the all-black floor by claim 2's margin there, and the verdict by the pipeline's rule.
@@ -55,6 +57,7 @@ from vjvcr.runconfig import Options  # noqa: E402
 from vjvcr.runs import grid  # noqa: E402
 from vjvcr.steps.cater import multilabel_map  # noqa: E402
 from vjvcr.steps.data import prepare_data  # noqa: E402
+from vjvcr.steps.latent import run_latent_probes, train_latent  # noqa: E402
 from vjvcr.steps.reconstructions import decoded, run_fig5  # noqa: E402
 from vjvcr.verdicts import MARGINS, Measured, compare  # noqa: E402
 
@@ -145,6 +148,26 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor:
             for model, name in (("gen", "generative without VC"), ("vjvcr_dec", "VJ-VCR with decoder"))]
 
 
+def table2_wide(data: Path, steps: int) -> list[dict]:
+    """Claim 5b's measurement at the widths of the autoencoder that draws digits (channels 16-32-64, d = 128): Table
+    2's latent models and ceiling trained ``steps`` (seed 0) and probed by the pipeline's own Table-2 step, into
+    DATA/budget-out/table2_wide_<steps>/: does the wider state keep more digit identity, and does z* leak it?"""
+    profile = replace(QUICK, name="budget", model=replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM),
+                      latent=replace(QUICK.latent, steps=steps))
+    ctx = setup(profile, data / "budget-out" / f"table2_wide_{steps}", data, seeds=(0,))
+    t = time.perf_counter()
+    train_latent(ctx)
+    run_latent_probes(ctx)
+    seconds = time.perf_counter() - t
+    per_seed = pd.read_csv(ctx.out_dir / "table2_per_seed.csv")
+    table = pd.read_csv(ctx.out_dir / "table2.csv")
+    floor = f"most frequent digit {table['digit_chance'].iloc[0]:.1f}%"
+    return [dict(what=f"claim 5b: VJ-VCR {r.latent} latent, channels 16-32-64, d = 128, {steps} steps, seed 0",
+                 value=f"z* -> digit {r.digit_acc:.1f}% (zeros {100 * r.zero_fraction:.0f}%; MLP on [h_x, h_y] "
+                       f"{r.digit_ceiling:.1f}%); z* -> switch {r.switch_acc:.1f}%",
+                 reference=floor, seconds=seconds) for r in per_seed.itertuples()]
+
+
 def claim2_pair(data: Path, steps: int, batch: int, seeds=(0, 1, 2), workers: int | None = None) -> list[dict]:
     """Claim 2's pair that the quick profile leaves "not informative" (the generative model with VC against VJ-VCR
     with decoder) at ``steps`` and ``batch`` over ``seeds``, judged by the pipeline's own rule (vjvcr.verdicts)
@@ -178,7 +201,7 @@ def main(argv=None):
     ap.add_argument("--data", type=Path, default=ROOT / "data")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--only", choices=("cater", "cater_videos", "cater_64_videos", "cater_larger",
-                                       "cater_larger_videos", "fig5", "claim2", "claim2_seeds"),
+                                       "cater_larger_videos", "fig5", "claim2", "claim2_seeds", "table2_wide"),
                     default=None)
     ap.add_argument("--fig5-steps", type=int, default=10_000, help="training steps of the Fig. 5 pair")
     ap.add_argument("--cater-steps", type=int, default=2000, help="training steps of --only cater_larger_videos")
@@ -189,6 +212,7 @@ def main(argv=None):
     ap.add_argument("--fig5-predictor", choices=PREDICTORS, default="mlp",
                     help="the Fig. 5 pair's predictor (residual: h~_y = h_x[last] + MLP(h_x))")
     ap.add_argument("--fig5-hidden", type=int, default=None, help="the Fig. 5 pair's predictor hidden width")
+    ap.add_argument("--table2-steps", type=int, default=1000, help="training steps of --only table2_wide")
     a = ap.parse_args(argv)
     rows = []
     if a.only in (None, "cater"):
@@ -206,6 +230,8 @@ def main(argv=None):
                           hidden=a.fig5_hidden)
     if a.only == "claim2":
         rows += claim2_pair(a.data, a.fig5_steps, 32, seeds=(0,), workers=a.workers)
+    if a.only == "table2_wide":
+        rows += table2_wide(a.data, a.table2_steps)
     if a.only in (None, "claim2_seeds"):
         rows += claim2_pair(a.data, a.fig5_steps, 32, workers=a.workers)
     lines = ["| measurement | result | floor | wall seconds (shared cores) |", "|---|---|---|---|"]
