@@ -2,10 +2,10 @@
 
     python benchmarks/clevrer_ceiling.py --data DIR --lr 2e-3,5e-4 [--steps 3000] --out benchmarks/results/clevrer_ceiling.md
 
-The quick profile's CLEVRER ceiling (the video encoder trained with a linear head on the speed of the
-first half of the training videos, 1,000 steps at batch 32) is trained at each learning rate and seed,
-then probed exactly as ``02_probing`` probes it (ridge on h_x fitted on the second half, scored on the
-validation videos). Runs are cached under DATA/runs/quick/ (the learning rate is part of their hash).
+The quick profile's CLEVRER ceiling (the video encoder trained with a linear head on the profile's label,
+``clevrer_label``, of the first half of the training videos; ``clevrer_ceiling``'s batch and warm-up, ``--steps``
+or the models' 1,000) is trained at each learning rate and seed, then probed exactly as ``02_probing`` probes it
+(ridge on h_x fitted on the second half to the same label, scored on the validation videos). Runs are cached under DATA/runs/quick/ (the learning rate is part of their hash).
 Prints and writes a Markdown table; asserts nothing.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ from vjvcr.context import setup  # noqa: E402
 from vjvcr.datasets import ClipSet, video_clips  # noqa: E402
 from vjvcr.launch import train_runs  # noqa: E402
 from vjvcr.probes import speed_probe  # noqa: E402
+from vjvcr.runconfig import Options  # noqa: E402
 from vjvcr.runs import grid  # noqa: E402
 from vjvcr.steps.clevrer import subset  # noqa: E402
 
@@ -49,14 +50,17 @@ def main(argv=None):
     lines = ["| learning rate | steps | seeds | validation R² per seed | mean | training seconds |", "|---|---|---|---|---|---|"]
     for lr in (float(x) for x in a.lr.split(",")):
         runs = grid(ctx, ClipSet("clevrer", "train", p.clevrer, part="first_half"), ["supervised"],
-                    name="clevrer_{variant}_seed{seed}", model=p.video_model, train=replace(p.video_train, lr=lr, steps=steps))
+                    name="clevrer_{variant}_seed{seed}", model=p.video_model, options=Options(label=p.clevrer_label),
+                    train=replace(p.clevrer_ceiling or p.video_train, lr=lr, steps=steps))
         t = time.perf_counter()
         train_runs(ctx, runs, desc=f"CLEVRER ceiling, lr {lr:g}")
         seconds = time.perf_counter() - t
         r2 = [speed_probe(load_model(r.folder, r.cfg), tr, te, num_train=len(tr), num_test=len(te),
-                          alpha=tuple(p.probe.ridge_alphas), features=("h_x",))["h_x"]["r2"] for r in runs]
+                          alpha=tuple(p.probe.ridge_alphas), features=("h_x",),
+                          targets=(tr.label(p.clevrer_label), te.label(p.clevrer_label)))["h_x"]["r2"] for r in runs]
         lines.append(f"| {lr:g} | {steps} | {len(r2)} | {', '.join(f'{v:.3f}' for v in r2)} | {np.mean(r2):.3f} | {seconds:.0f} |")
-    text = "\n".join(["# CLEVRER supervised ceiling against its learning rate (quick profile)", "", *lines]) + "\n"
+    title = f"# CLEVRER supervised ceiling against its learning rate (quick profile, label `{p.clevrer_label}`)"
+    text = "\n".join([title, "", *lines]) + "\n"
     publish(text, a.out)
 
 
