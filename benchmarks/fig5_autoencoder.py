@@ -5,7 +5,7 @@
 Trains the project's own ``Encoder`` and ``Decoder`` (``vjvcr.models``, the quick profile's widths, or with
 ``--wide`` channels 16-32-64 and d = 128) as a plain autoencoder of the three input frames of the quick
 MovingMNIST clips: ``Dec(Enc(x)) ~ x``, pixel MSE, the pipeline's optimiser and learning-rate schedule
-(AdamW, ``vjvcr.train.lr_at``), batch 32, one thread. No predictor: if this draws digits where the
+(``vjvcr.train.optimizer`` and ``lr_at``), batch 32, one thread. No predictor: if this draws digits where the
 Fig. 5 pair draws blobs, what the pair lacks is carrying the shape through the prediction; if it draws blobs
 too, the encoder and decoder are the limit at this budget. Writes the PSNR on 1,000 test clips beside the
 all-black floor, and a figure of inputs and reconstructions (``<out>.png``). Asserts nothing.
@@ -35,7 +35,7 @@ from vjvcr.config import QUICK  # noqa: E402
 from vjvcr.context import setup  # noqa: E402
 from vjvcr.models import Decoder, Encoder, to_float_frames  # noqa: E402
 from vjvcr.steps.data import prepare_data  # noqa: E402
-from vjvcr.train import lr_at  # noqa: E402
+from vjvcr.train import lr_at, optimizer  # noqa: E402
 
 WIDE = dict(channels=(16, 32, 64), dim=128)
 
@@ -45,8 +45,7 @@ def train_autoencoder(frames: np.ndarray, model_cfg, size: int, tc, seed: int = 
     pipeline's AdamW and learning-rate schedule at ``tc`` (a TrainConfig: steps, batch_size, lr, warm-up)."""
     torch.manual_seed(seed)
     enc, dec = Encoder(model_cfg), Decoder(model_cfg, size=size)
-    opt = torch.optim.AdamW([*enc.parameters(), *dec.parameters()], lr=tc.lr, weight_decay=tc.weight_decay,
-                            foreach=True)
+    opt = optimizer(torch.nn.ModuleList([enc, dec]), tc, torch.device("cpu"))
     x_all = torch.from_numpy(frames[:, :QUICK.data.num_input])
     gen = torch.Generator().manual_seed(seed)
     losses = []
