@@ -29,6 +29,7 @@ from tqdm import tqdm  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from budget_probe import WIDE_CHANNELS, WIDE_DIM  # noqa: E402  (beside this script)
 from report import publish  # noqa: E402  (benchmarks/report.py, beside this script)
 from vjvcr.analysis import psnr_per_clip  # noqa: E402
 from vjvcr.config import QUICK  # noqa: E402
@@ -36,9 +37,6 @@ from vjvcr.context import setup  # noqa: E402
 from vjvcr.models import Decoder, Encoder, to_float_frames  # noqa: E402
 from vjvcr.steps.data import prepare_data  # noqa: E402
 from vjvcr.train import lr_at, optimizer  # noqa: E402
-
-WIDE = dict(channels=(16, 32, 64), dim=128)
-
 
 def train_autoencoder(frames: np.ndarray, model_cfg, size: int, tc, seed: int = 0):
     """Enc and Dec trained on Dec(Enc(x)) ~ x for the first three frames of uint8 clips [N, T, H, W], with the
@@ -77,7 +75,7 @@ def main(argv=None):
     ap.add_argument("--wide", action="store_true", help="channels 16-32-64, d = 128 instead of the quick widths")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
-    model = replace(QUICK.model, **WIDE) if a.wide else QUICK.model
+    model = replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM) if a.wide else QUICK.model
     ctx = setup(replace(QUICK, name="budget"), a.data / "budget-out" / "fig5_autoencoder", a.data, seeds=(0,))
     sets = prepare_data(ctx, stochastic=False)
     train, test = sets["train"].frames, sets["test"].frames[:QUICK.analysis.num_clips]
