@@ -9,14 +9,17 @@ unless said).
   Then with about five times the training videos (1,000), at 32x32 and at 64x64: whether the number of scenes
   is the limit; and on a twin of fewer, twice larger objects (``--only cater_larger``: 3-5 per scene, under its
   own twin version), also with 1,000 training videos and 2,000 steps (``cater_larger_videos``; or
-  ``--cater-videos`` and ``--cater-steps``): whether their size on screen is. Each beside the same linear classifier on the target
+  ``--cater-videos``, ``--cater-steps`` and ``--cater-channels``, the encoder's widths): whether their size on
+  screen is. Each beside the same linear classifier on the target
   frames' pixel differences.
 * **Fig. 5**: the quick profile's reconstruction pair (generative without VC, VJ-VCR with decoder) trained
   longer (``--fig5-steps``, default 10,000), through the pipeline's Fig. 5 step (its figure in
   DATA/budget-out/fig5_<steps>[_wide]/): PSNR of the first three predicted frames and of all twelve against the
   all-black and copy-last floors; ``--fig5-wide``: at the widths of the plain autoencoder that drew digits
   (channels 16-32-64, d = 128, ../shared/PAPER.md) instead of the quick profile's; ``--fig5-predictor residual``:
-  the predictor adds its output to the last input state; ``--fig5-hidden``: the predictor's hidden width.
+  the predictor adds its output to the last input state; ``--fig5-hidden``: the predictor's hidden width;
+  ``--fig5-horizon K``: clips of 3 + K frames, so the loss sees only the first K target frames (not the paper's
+  objective): whether the far, uncertain frames are what make the predictions blobs.
 * **Claim 5b** (``--only table2_wide``, ``--table2-steps``): Table 2's latent models at the widths of the autoencoder
   that draws digits: whether the wider state keeps digit identity for z* to leak.
 * **Claim 2**: the pair the quick profile leaves uninformative, the generative model with VC against VJ-VCR with
@@ -86,20 +89,25 @@ def pixel_difference_map(tr, te, num_input: int) -> dict:
     return multilabel_map(feats(tr), tr, feats(te), te)
 
 
-def cater_ceiling(data: Path, size: int, steps: int, videos: int = QUICK.cater.num_train, larger: bool = False) -> list:
+def cater_ceiling(data: Path, size: int, steps: int, videos: int = QUICK.cater.num_train, larger: bool = False,
+                  channels: tuple[int, int] | None = None) -> list:
     cater = replace(QUICK.cater, size=size, twin_width=2 * size, twin_height=3 * size // 2, num_train=videos)
     profile = replace(QUICK, name="budget", cater=cater)
     ctx = setup(profile, data / "budget-out", data, seeds=(0,))
     name = f"cater_ceiling_{size}px_{steps}" + ("" if videos == QUICK.cater.num_train else f"_{videos}v")
+    model = QUICK.video_model if channels is None else replace(QUICK.video_model, channels=tuple(channels))
+    if channels is not None:
+        name += f"_c{channels[0]}-{channels[1]}"
     if larger:
         with fewer_larger_objects():
-            return _cater_ceiling(ctx, data, cater, name + "_larger", size, steps, videos, " (objects 2x larger, 3-5)")
-    return _cater_ceiling(ctx, data, cater, name, size, steps, videos, "")
+            return _cater_ceiling(ctx, data, cater, name + "_larger", size, steps, videos, " (objects 2x larger, 3-5)",
+                                  model)
+    return _cater_ceiling(ctx, data, cater, name, size, steps, videos, "", model)
 
 
-def _cater_ceiling(ctx, data: Path, cater, name: str, size: int, steps: int, videos: int, twin: str) -> list:
+def _cater_ceiling(ctx, data: Path, cater, name: str, size: int, steps: int, videos: int, twin: str, model) -> list:
     runs = grid(ctx, ClipSet("cater", "train", cater), ["supervised"], name=name,
-                model=QUICK.video_model, train=shorter(QUICK.video_train, steps), options=Options(label="actions"))
+                model=model, train=shorter(QUICK.video_train, steps), options=Options(label="actions"))
     t = time.perf_counter()
     train_runs(ctx, runs)
     tr, te = (ClipSet("cater", s, cater).load(data) for s in ("train", "val"))
@@ -107,7 +115,8 @@ def _cater_ceiling(ctx, data: Path, cater, name: str, size: int, steps: int, vid
     h = [np.concatenate(list(encode(model, c.frames, features=("h_x", "h_y")).values()), 1) for c in (tr, te)]
     res = multilabel_map(h[0], tr, h[1], te)
     pix = pixel_difference_map(tr, te, cater.num_input)
-    what = f"CATER{twin}: encoder trained on the actions, {size}x{size}, {steps} steps, {videos} training videos"
+    widths = "" if model == QUICK.video_model else f", encoder channels {model.channels[0]}-{model.channels[1]}"
+    what = f"CATER{twin}: encoder trained on the actions, {size}x{size}, {steps} steps, {videos} training videos{widths}"
     return [dict(what=what, value=f"{res['map']:.1f} mAP", reference=f"chance {res['chance']:.1f}",
                  seconds=time.perf_counter() - t),
             dict(what=f"CATER{twin}, {size}x{size}: the same classifier on the target frames' pixel differences",
@@ -118,18 +127,21 @@ WIDE_CHANNELS, WIDE_DIM = (16, 32, 64), 128
 
 
 def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor: str = "mlp",
-              hidden: int | None = None) -> list[dict]:
+              hidden: int | None = None, horizon: int | None = None) -> list[dict]:
     """Fig. 5's pair (generative without VC, VJ-VCR with decoder) trained ``steps`` at ``batch``, through the
     pipeline's own Fig. 5 step: its PNG and CSVs land in DATA/budget-out/fig5_<steps>[_wide][_<predictor>]
-    [_h<hidden>]/. ``wide``: the widths of the plain autoencoder that drew digits (channels 16-32-64, d = 128;
+    [_h<hidden>][_t<horizon>]/. ``wide``: the widths of the plain autoencoder that drew digits (channels 16-32-64, d = 128;
     ../shared/PAPER.md); ``predictor``: ``ModelConfig.predictor`` ("residual": h~_y = h_x[last] + MLP);
-    ``hidden``: the predictor's hidden width instead of the profile's."""
+    ``hidden``: the predictor's hidden width instead of the profile's; ``horizon``: the number of target frames
+    (clips of 3 + ``horizon`` frames, so the loss sees only the first ``horizon`` instead of the paper's 12)."""
     model = replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM) if wide else QUICK.model
     model = replace(model, predictor=predictor, pred_hidden=hidden or model.pred_hidden)
-    profile = replace(QUICK, name="budget", analysis=replace(QUICK.analysis, fig5_steps=steps, fig5_batch_size=batch,
-                                                             fig5_model=None if model == QUICK.model else model))
+    frames = QUICK.data.num_input + horizon if horizon else QUICK.data.num_frames
+    profile = replace(QUICK, name="budget", data=replace(QUICK.data, num_frames=frames),
+                      analysis=replace(QUICK.analysis, fig5_steps=steps, fig5_batch_size=batch,
+                                       fig5_model=None if model == QUICK.model else model))
     tag = f"fig5_{steps}" + ("_wide" if wide else "") + ("" if predictor == "mlp" else f"_{predictor}") \
-        + (f"_h{hidden}" if hidden else "")
+        + (f"_h{hidden}" if hidden else "") + (f"_t{horizon}" if horizon else "")
     ctx = setup(profile, data / "budget-out" / tag, data, seeds=(0,))
     test = prepare_data(ctx, stochastic=False)["test"].frames[:profile.analysis.num_clips]
     n_in = profile.data.num_input
@@ -143,7 +155,8 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor:
     floors = f"black {psnr['black']:.1f} / copy-last {psnr['copy_last']:.1f} (first 3: " \
              f"{first3['black']:.1f} / {first3['copy_last']:.1f})"
     widths = (f", channels {'-'.join(map(str, WIDE_CHANNELS))}, d = {WIDE_DIM}" if wide else "") \
-        + ("" if predictor == "mlp" else f", {predictor} predictor") + (f", predictor hidden {hidden}" if hidden else "")
+        + ("" if predictor == "mlp" else f", {predictor} predictor") + (f", predictor hidden {hidden}" if hidden else "") \
+        + (f", loss on the first {horizon} target frames only" if horizon else "")
     return [dict(what=f"Fig. 5: {name}, {steps} steps at batch {batch}{widths}",
                  value=f"{psnr[model]:.1f} dB (first 3 frames {first3[model]:.1f}, first {first[model]:.1f})",
                  reference=floors + f"; first: {first['black']:.1f} / {first['copy_last']:.1f}", seconds=seconds)
@@ -209,12 +222,16 @@ def main(argv=None):
     ap.add_argument("--fig5-steps", type=int, default=10_000, help="training steps of the Fig. 5 pair")
     ap.add_argument("--cater-steps", type=int, default=2000, help="training steps of --only cater_larger_videos")
     ap.add_argument("--cater-videos", type=int, default=1000, help="training videos of --only cater_larger_videos")
+    ap.add_argument("--cater-channels", type=int, nargs=2, default=None,
+                    help="the video encoder's widths for --only cater_larger_videos (default: the quick profile's)")
     ap.add_argument("--workers", type=int, default=None, help="training processes at a time (default: one per core)")
     ap.add_argument("--fig5-wide", action="store_true",
                     help="the Fig. 5 pair at the widths of the autoencoder that drew digits (16-32-64, d = 128)")
     ap.add_argument("--fig5-predictor", choices=PREDICTORS, default="mlp",
                     help="the Fig. 5 pair's predictor (residual: h~_y = h_x[last] + MLP(h_x))")
     ap.add_argument("--fig5-hidden", type=int, default=None, help="the Fig. 5 pair's predictor hidden width")
+    ap.add_argument("--fig5-horizon", type=int, default=None,
+                    help="the Fig. 5 pair's target frames (default: the profile's 12): its loss sees only these")
     ap.add_argument("--table2-steps", type=int, default=1000, help="training steps of --only table2_wide")
     a = ap.parse_args(argv)
     rows = []
@@ -227,10 +244,10 @@ def main(argv=None):
     if a.only in (None, "cater_larger"):
         rows += cater_ceiling(a.data, 32, 1000, larger=True)
     if a.only in (None, "cater_larger_videos"):
-        rows += cater_ceiling(a.data, 32, a.cater_steps, videos=a.cater_videos, larger=True)
+        rows += cater_ceiling(a.data, 32, a.cater_steps, videos=a.cater_videos, larger=True, channels=a.cater_channels)
     if a.only in (None, "fig5"):
         rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide, predictor=a.fig5_predictor,
-                          hidden=a.fig5_hidden)
+                          hidden=a.fig5_hidden, horizon=a.fig5_horizon)
     if a.only == "claim2":
         rows += claim2_pair(a.data, a.fig5_steps, 32, seeds=(0,), workers=a.workers)
     if a.only == "table2_wide":
