@@ -9,9 +9,13 @@ unless said).
   Then with about five times the training videos (1,000), at 32x32 and at 64x64: whether the number of scenes
   is the limit; and on a twin of fewer, twice larger objects (``--only cater_larger``: 3-5 per scene, under its
   own twin version), also with 1,000 training videos and 2,000 steps (``cater_larger_videos``; or
-  ``--cater-videos``, ``--cater-steps`` and ``--cater-channels``, the encoder's widths): whether their size on
+  ``--cater-videos``, ``--cater-steps``, ``--cater-channels``, the encoder's widths, and ``--cater-temporal every``,
+  3x3x3 convolutions at every scale): whether their size on
   screen is. Each beside the same linear classifier on the target
   frames' pixel differences.
+* **Fig. 2 at a budget** (``--only cater_fig2`` with ``--cater-videos``, ``--cater-steps``, ``--cater-channels``):
+  the pipeline's whole Fig. 2 step, latent models included, on the twin of fewer, twice larger objects: whether
+  claim 6 becomes informative there.
 * **Fig. 5**: the quick profile's reconstruction pair (generative without VC, VJ-VCR with decoder) trained
   longer (``--fig5-steps``, default 10,000), through the pipeline's Fig. 5 step (its figure in
   DATA/budget-out/fig5_<steps>[_wide]/): PSNR of the first three predicted frames and of all twelve against the
@@ -45,7 +49,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from report import publish  # noqa: E402  (benchmarks/report.py, beside this script)
+from vjvcr import plots  # noqa: E402
 from vjvcr.checkpoints import load_model  # noqa: E402
+from vjvcr.claims import claim6_verdict  # noqa: E402
 from vjvcr.config import QUICK  # noqa: E402
 from vjvcr.context import setup  # noqa: E402
 from vjvcr.analysis import psnr_floors, psnr_per_clip  # noqa: E402
@@ -58,7 +64,7 @@ from vjvcr.plans import shorter  # noqa: E402
 from vjvcr.probes import encode  # noqa: E402
 from vjvcr.runconfig import Options  # noqa: E402
 from vjvcr.runs import grid  # noqa: E402
-from vjvcr.steps.cater import multilabel_map  # noqa: E402
+from vjvcr.steps.cater import multilabel_map, run_cater  # noqa: E402
 from vjvcr.steps.data import prepare_data  # noqa: E402
 from vjvcr.steps.latent import run_latent_probes, train_latent  # noqa: E402
 from vjvcr.steps.reconstructions import decoded, run_fig5  # noqa: E402
@@ -89,15 +95,22 @@ def pixel_difference_map(tr, te, num_input: int) -> dict:
     return multilabel_map(feats(tr), tr, feats(te), te)
 
 
+def cater_encoder(channels: tuple[int, int] | None = None, temporal: str = "last") -> tuple:
+    """The CATER video model with the encoder's ``channels`` (default: the quick profile's) and ``temporal``
+    layout (``VideoModelConfig.temporal``), and the suffix that names its runs and outputs."""
+    model = replace(QUICK.video_model, channels=tuple(channels or QUICK.video_model.channels), temporal=temporal)
+    suffix = ("" if channels is None else f"_c{channels[0]}-{channels[1]}") + ("" if temporal == "last" else
+                                                                               f"_t{temporal}")
+    return model, suffix
+
+
 def cater_ceiling(data: Path, size: int, steps: int, videos: int = QUICK.cater.num_train, larger: bool = False,
-                  channels: tuple[int, int] | None = None) -> list:
+                  channels: tuple[int, int] | None = None, temporal: str = "last") -> list:
     cater = replace(QUICK.cater, size=size, twin_width=2 * size, twin_height=3 * size // 2, num_train=videos)
     profile = replace(QUICK, name="budget", cater=cater)
     ctx = setup(profile, data / "budget-out", data, seeds=(0,))
-    name = f"cater_ceiling_{size}px_{steps}" + ("" if videos == QUICK.cater.num_train else f"_{videos}v")
-    model = QUICK.video_model if channels is None else replace(QUICK.video_model, channels=tuple(channels))
-    if channels is not None:
-        name += f"_c{channels[0]}-{channels[1]}"
+    model, suffix = cater_encoder(channels, temporal)
+    name = f"cater_ceiling_{size}px_{steps}" + ("" if videos == QUICK.cater.num_train else f"_{videos}v") + suffix
     if larger:
         with fewer_larger_objects():
             return _cater_ceiling(ctx, data, cater, name + "_larger", size, steps, videos, " (objects 2x larger, 3-5)",
@@ -115,12 +128,44 @@ def _cater_ceiling(ctx, data: Path, cater, name: str, size: int, steps: int, vid
     h = [np.concatenate(list(encode(model, c.frames, features=("h_x", "h_y")).values()), 1) for c in (tr, te)]
     res = multilabel_map(h[0], tr, h[1], te)
     pix = pixel_difference_map(tr, te, cater.num_input)
-    widths = "" if model == QUICK.video_model else f", encoder channels {model.channels[0]}-{model.channels[1]}"
+    widths = ("" if model.channels == QUICK.video_model.channels else
+              f", encoder channels {model.channels[0]}-{model.channels[1]}") + \
+        ("" if model.temporal == "last" else ", 3x3x3 convolutions at every scale")
     what = f"CATER{twin}: encoder trained on the actions, {size}x{size}, {steps} steps, {videos} training videos{widths}"
     return [dict(what=what, value=f"{res['map']:.1f} mAP", reference=f"chance {res['chance']:.1f}",
                  seconds=time.perf_counter() - t),
             dict(what=f"CATER{twin}, {size}x{size}: the same classifier on the target frames' pixel differences",
                  value=f"{pix['map']:.1f} mAP", reference=f"chance {pix['chance']:.1f}", seconds=None)]
+
+
+def cater_fig2(data: Path, videos: int, steps: int, channels: tuple[int, int] | None, temporal: str = "last",
+               workers: int | None = None) -> list[dict]:
+    """Fig. 2 at a larger budget, through the pipeline's own Fig. 2 step (``run_cater``: the latent models, the
+    encoder trained on the actions, random z, the oracle, claim 6's verdict), seed 0, on the twin of fewer,
+    twice larger objects with ``videos`` training videos, ``steps`` for every CATER model, and the video
+    encoder's ``channels`` and ``temporal`` layout; its files land in
+    DATA/budget-out/fig2_<videos>v_<steps>[_c<c1>-<c2>][_t<temporal>]_larger/."""
+    model, suffix = cater_encoder(channels, temporal)
+    profile = replace(QUICK, name="budget", cater=replace(QUICK.cater, num_train=videos), video_model=model,
+                      cater_latent=replace(QUICK.cater_latent, steps=steps))
+    ctx = setup(profile, data / "budget-out" / f"fig2_{videos}v_{steps}{suffix}_larger", data, seeds=(0,),
+                workers=workers)
+    t = time.perf_counter()
+    with fewer_larger_objects():
+        run_cater(ctx)
+    seconds = time.perf_counter() - t
+    per = pd.read_csv(ctx.out_dir / "fig2_cater_map_per_seed.csv")
+    got = {m: Measured.of(sub["map"]) for m, sub in per.groupby("model")}
+    chance = f"chance {per['chance'].mean():.1f}"
+    what = (f"Fig. 2 (objects 2x larger, 3-5), {videos} training videos, {steps} steps, encoder channels "
+            f"{model.channels[0]}-{model.channels[1]}" + (", 3x3x3 convolutions at every scale" if temporal == "every"
+                                                          else "") + ", seed 0")
+    rows = [dict(what=f"{what}: {plots.CATER_LABELS.get(m, m)}".replace("\n", " "), value=f"{got[m].mean:.1f} mAP",
+                 reference=chance, seconds=seconds if m == "vjvcr" else None)
+            for m in per["model"].drop_duplicates()]
+    rows.append(dict(what=f"{what}: claim 6 (vjvcr.claims.claim6_verdict)", value=f"**{claim6_verdict(got)}**",
+                     reference=f"margin {MARGINS['map']} mAP over random z", seconds=None))
+    return rows
 
 
 WIDE_CHANNELS, WIDE_DIM = (16, 32, 64), 128
@@ -217,13 +262,15 @@ def main(argv=None):
     ap.add_argument("--data", type=Path, default=ROOT / "data")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--only", choices=("cater", "cater_videos", "cater_64_videos", "cater_larger",
-                                       "cater_larger_videos", "fig5", "claim2", "claim2_seeds", "table2_wide"),
+                                       "cater_larger_videos", "cater_fig2", "fig5", "claim2", "claim2_seeds", "table2_wide"),
                     default=None)
     ap.add_argument("--fig5-steps", type=int, default=10_000, help="training steps of the Fig. 5 pair")
     ap.add_argument("--cater-steps", type=int, default=2000, help="training steps of --only cater_larger_videos")
     ap.add_argument("--cater-videos", type=int, default=1000, help="training videos of --only cater_larger_videos")
     ap.add_argument("--cater-channels", type=int, nargs=2, default=None,
                     help="the video encoder's widths for --only cater_larger_videos (default: the quick profile's)")
+    ap.add_argument("--cater-temporal", choices=("last", "every"), default="last",
+                    help="the video encoder's temporal layout (VideoModelConfig.temporal) for the CATER parts")
     ap.add_argument("--workers", type=int, default=None, help="training processes at a time (default: one per core)")
     ap.add_argument("--fig5-wide", action="store_true",
                     help="the Fig. 5 pair at the widths of the autoencoder that drew digits (16-32-64, d = 128)")
@@ -244,7 +291,10 @@ def main(argv=None):
     if a.only in (None, "cater_larger"):
         rows += cater_ceiling(a.data, 32, 1000, larger=True)
     if a.only in (None, "cater_larger_videos"):
-        rows += cater_ceiling(a.data, 32, a.cater_steps, videos=a.cater_videos, larger=True, channels=a.cater_channels)
+        rows += cater_ceiling(a.data, 32, a.cater_steps, videos=a.cater_videos, larger=True, channels=a.cater_channels,
+                              temporal=a.cater_temporal)
+    if a.only == "cater_fig2":
+        rows += cater_fig2(a.data, a.cater_videos, a.cater_steps, a.cater_channels, a.cater_temporal, a.workers)
     if a.only in (None, "fig5"):
         rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide, predictor=a.fig5_predictor,
                           hidden=a.fig5_hidden, horizon=a.fig5_horizon)

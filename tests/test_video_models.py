@@ -28,6 +28,51 @@ def test_shapes_and_latent_token(size):
     assert frames.shape == (2, 4, 3, size, size) and 0 <= frames.min() and frames.max() <= 1
 
 
+def test_temporal_every_mixes_time_at_every_scale():
+    """``temporal="last"``: the first convolution sees one frame at a time (time is mixed once, in the 4x4 map);
+    ``"every"``: it already mixes each full-resolution frame with its neighbours (kernel 3 in time), and so does
+    every block after it. Both give one d-vector per frame."""
+    from dataclasses import replace
+
+    from vjvcr.video_models import VideoEncoder
+    cfg = VideoModelConfig(channels=(8, 16), dim=24, depth=1, heads=2)
+    frames = torch.rand(2, 5, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    changed = frames.clone()
+    changed[:, 0] = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))  # the first frame only
+    for temporal, reach in (("last", 0), ("every", 1)):
+        torch.manual_seed(0)
+        enc = VideoEncoder(replace(cfg, temporal=temporal), size=32).eval()
+        seen = []
+        enc.conv[0][0].register_forward_hook(lambda mod, inp, out: seen.append(out))  # the first convolution
+        with torch.no_grad():
+            a, b = enc(frames), enc(changed)
+        assert a.shape == (2, 5, 24) and not torch.equal(a, b)
+        first = [o.transpose(1, 2) if temporal == "every" else o.reshape(2, 5, *o.shape[1:]) for o in seen]
+        moved = [not torch.equal(first[0][:, t], first[1][:, t]) for t in range(5)]  # [B, T, c, 32, 32]
+        assert first[0].shape[-2:] == (32, 32) and moved == [t <= reach for t in range(5)], (temporal, moved)
+        n3d = sum(isinstance(m, torch.nn.Conv3d) and m.kernel_size[0] == 3 for m in enc.modules())
+        assert n3d == (1 if temporal == "last" else 1 + len(enc.conv))  # the 4x4 temporal layer, + every block
+    with pytest.raises(ValueError, match="temporal"):
+        VideoEncoder(replace(cfg, temporal="sometimes"), size=32)
+
+
+def test_the_temporal_field_leaves_earlier_runs_hashes_alone():
+    """A CATER/CLEVRER run with the default layout hashes as the same run made before the field existed (its saved
+    config lacks it); ``temporal="every"`` is another run."""
+    from dataclasses import replace
+
+    from vjvcr.config import config_hash
+    from vjvcr.runconfig import NOT_HASHED
+    cfg = RunConfig("vjvcr", 0, SMOKE.cater, SMOKE.video_model, SMOKE.video_train)
+    before = cfg.to_dict()
+    del before["model"]["temporal"]  # a config.json written before the field existed
+    assert RunConfig.from_dict(before).hash() == cfg.hash()
+    for k in NOT_HASHED:
+        before["train"].pop(k)
+    assert cfg.hash() == config_hash(before)  # the hash of the earlier layout, computed independently
+    assert replace(cfg, model=replace(SMOKE.video_model, temporal="every")).hash() != cfg.hash()
+
+
 def test_bad_size_is_refused():
     with pytest.raises(ValueError, match="power of 2"):
         VideoJEPA(VideoModelConfig(), VideoDataConfig(size=48))

@@ -37,8 +37,7 @@ class ModelConfig:
     channels: tuple[int, int, int] = (32, 64, 128)  # the 3 spatial convolutions
     dim: int = 128  # d: size of one frame's representation
     pred_hidden: int = 1024  # width of the predictor's 2 hidden layers
-    # side of the map the final average pooling leaves (1: global pooling, one vector per frame;
-    # 2: a 2x2 map whose dim / 4 channels per cell are flattened into d)
+    # side of the map the final average pooling leaves (1: one vector per frame; 2: 2x2 cells of d / 4 channels)
     pool: int = 1
     predictor: str = "mlp"  # or "residual" (vjvcr.models.PREDICTORS; a Fig. 5 probe, hashed only if not "mlp")
 
@@ -130,6 +129,8 @@ class VideoModelConfig:
     depth: int = 4  # transformer layers of the predictor
     heads: int = 4
     mlp_ratio: int = 2
+    # "last": 3x3 convolutions per frame, time mixed once at 4x4; "every": 3x3x3 at every scale (hashed if set)
+    temporal: str = "last"
 
 
 @dataclass(frozen=True)
@@ -250,8 +251,7 @@ QUICK = Profile(
     train=TrainConfig(steps=1_000, batch_size=64, lr=2e-3, warmup_steps=30, var_weight=1.0,
                       cov_weight=1.0, pix_weight=1.0, checkpoint_every=200, num_snapshots=6),
     probe=ProbeConfig(num_train=3_000, num_test=1_000),
-    # Fig. 5's pair trained 3,000 steps at batch 32 (a plain autoencoder of these networks drew digits after
-    # about 4,000 steps; at batch 32 a step costs half)
+    # Fig. 5's pair: 3,000 steps at batch 32 (an autoencoder of these networks drew digits after about 4,000)
     analysis=AnalysisConfig(num_clips=1_000, decoder_steps=200, fig5_steps=3_000, fig5_batch_size=32),
     # VJ-VCR's latents only, as in the paper's Table 2 (the generative model's discrete latent decodes all 5
     # heads at every step: 6x the cost of VJ-VCR's); 1,000 steps, where the discrete VJ-VCR had not plateaued

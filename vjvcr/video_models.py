@@ -18,10 +18,14 @@ from torch import nn
 from .config import VideoDataConfig, VideoModelConfig
 
 
-def conv_sc(c_in: int, c_out: int, stride: int, *, transpose: bool = False) -> nn.Sequential:
-    """SimVP's ConvSC block: a 3x3 convolution (or a 4x4 stride-2 transposed one), GroupNorm, SiLU."""
-    conv = (nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1) if transpose
-            else nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1))
+def conv_sc(c_in: int, c_out: int, stride: int, *, transpose: bool = False, in_time: bool = False) -> nn.Sequential:
+    """SimVP's ConvSC block: a 3x3 convolution (or a 4x4 stride-2 transposed one), GroupNorm, SiLU.
+    ``in_time``: a 3x3x3 convolution over (time, height, width) instead, strided in space only."""
+    if in_time:
+        conv = nn.Conv3d(c_in, c_out, 3, stride=(1, stride, stride), padding=1)
+    else:
+        conv = (nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1) if transpose
+                else nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1))
     return nn.Sequential(conv, nn.GroupNorm(2, c_out), nn.SiLU(inplace=True))
 
 
@@ -39,16 +43,23 @@ class VideoEncoder(nn.Module):
     The temporal layer is ours: SimVP's encoder sees one frame at a time, and with per-frame states no linear
     probe, not even of an encoder trained on the speed label, read the speed (R^2 about 0 on CLEVRER). As the
     MovingMNIST encoder's temporal convolutions, it mixes neighbouring frames of x (or of y), never the two.
+    With ``cfg.temporal == "every"`` every block is a 3x3x3 convolution (time mixed at every scale, again within
+    x or within y): small objects' motion is seen at full resolution, not only in the 4x4 map (a budget probe
+    for Fig. 2, ``benchmarks/budget_probe.py``; not used by any profile).
     """
 
     def __init__(self, cfg: VideoModelConfig, *, size: int, in_channels: int = 3):
         super().__init__()
+        if cfg.temporal not in ("last", "every"):
+            raise ValueError(f"video_model.temporal = {cfg.temporal!r}: use 'last' or 'every'")
         c1, c2 = cfg.channels
         n = _num_down(size)
-        layers, c = [conv_sc(in_channels, c1, 1)], c1
+        self.in_time = cfg.temporal == "every"
+        layers, c = [conv_sc(in_channels, c1, 1, in_time=self.in_time)], c1
         for k in range(n):
             out = c1 if k < n // 2 else c2
-            layers += [conv_sc(c, out, 2), conv_sc(out, out, 1)] if k == n - 1 else [conv_sc(c, out, 2)]
+            down = conv_sc(c, out, 2, in_time=self.in_time)
+            layers += [down, conv_sc(out, out, 1, in_time=self.in_time)] if k == n - 1 else [down]
             c = out
         self.conv = nn.Sequential(*layers)
         self.temporal = nn.Sequential(nn.Conv3d(c, c, (3, 1, 1), padding=(1, 0, 0)), nn.GroupNorm(2, c), nn.SiLU())
@@ -57,8 +68,12 @@ class VideoEncoder(nn.Module):
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         b, t = frames.shape[:2]
-        f = self.conv(frames.reshape(b * t, *frames.shape[2:]))  # [B T, c, 4, 4]
-        f = self.temporal(f.reshape(b, t, *f.shape[1:]).transpose(1, 2)).transpose(1, 2)  # [B, T, c, 4, 4]
+        if self.in_time:
+            f = self.conv(frames.transpose(1, 2))  # [B, c, T, 4, 4]
+        else:
+            f = self.conv(frames.reshape(b * t, *frames.shape[2:]))  # [B T, c, 4, 4]
+            f = f.reshape(b, t, *f.shape[1:]).transpose(1, 2)
+        f = self.temporal(f).transpose(1, 2)  # [B, T, c, 4, 4]
         return self.proj(f.flatten(2))
 
 
