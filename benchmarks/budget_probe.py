@@ -10,7 +10,7 @@ unless said).
   is the limit; and on a twin of fewer, twice larger objects (``--only cater_larger``: 3-5 per scene, under its
   own twin version), also with 1,000 training videos and 2,000 steps (``cater_larger_videos``; or
   ``--cater-videos``, ``--cater-steps``, ``--cater-channels``, the encoder's widths, and ``--cater-temporal every``,
-  3x3x3 convolutions at every scale, ``--cater-lr``): whether their size on
+  3x3x3 convolutions at every scale, ``--cater-lr``, ``--cater-norm batch``): whether their size on
   screen is. Each beside the same linear classifier on the target
   frames' pixel differences.
 * **Fig. 2 at a budget** (``--only cater_fig2`` with ``--cater-videos``, ``--cater-steps``, ``--cater-channels``):
@@ -95,24 +95,28 @@ def pixel_difference_map(tr, te, num_input: int) -> dict:
     return multilabel_map(feats(tr), tr, feats(te), te)
 
 
-def cater_encoder(channels: tuple[int, int] | None = None, temporal: str = "last", lr: float | None = None) -> tuple:
+def cater_encoder(channels: tuple[int, int] | None = None, temporal: str = "last", lr: float | None = None,
+                  norm: str = "group") -> tuple:
     """The CATER video model with the encoder's ``channels`` (default: the quick profile's) and ``temporal``
-    layout (``VideoModelConfig.temporal``), its training at learning rate ``lr`` (default: the quick profile's),
+    layout (``VideoModelConfig.temporal``) and normalisation (``norm``), its training at learning rate ``lr``
+    (default: the quick profile's),
     and the suffix that names its runs and outputs."""
-    model = replace(QUICK.video_model, channels=tuple(channels or QUICK.video_model.channels), temporal=temporal)
+    model = replace(QUICK.video_model, channels=tuple(channels or QUICK.video_model.channels), temporal=temporal,
+                    norm=norm)
     train = QUICK.video_train if lr is None else replace(QUICK.video_train, lr=lr)
     suffix = ("" if channels is None else f"_c{channels[0]}-{channels[1]}") + ("" if temporal == "last" else
                                                                                f"_t{temporal}") \
-        + ("" if lr is None else f"_lr{lr:g}")
+        + ("" if lr is None else f"_lr{lr:g}") + ("" if norm == "group" else f"_n{norm}")
     return model, train, suffix
 
 
 def cater_ceiling(data: Path, size: int, steps: int, videos: int = QUICK.cater.num_train, larger: bool = False,
-                  channels: tuple[int, int] | None = None, temporal: str = "last", lr: float | None = None) -> list:
+                  channels: tuple[int, int] | None = None, temporal: str = "last", lr: float | None = None,
+                  norm: str = "group") -> list:
     cater = replace(QUICK.cater, size=size, twin_width=2 * size, twin_height=3 * size // 2, num_train=videos)
     profile = replace(QUICK, name="budget", cater=cater)
     ctx = setup(profile, data / "budget-out", data, seeds=(0,))
-    model, train, suffix = cater_encoder(channels, temporal, lr)
+    model, train, suffix = cater_encoder(channels, temporal, lr, norm)
     name = f"cater_ceiling_{size}px_{steps}" + ("" if videos == QUICK.cater.num_train else f"_{videos}v") + suffix
     if larger:
         with fewer_larger_objects():
@@ -135,7 +139,7 @@ def _cater_ceiling(ctx, data: Path, cater, name: str, size: int, steps: int, vid
     widths = ("" if model.channels == QUICK.video_model.channels else
               f", encoder channels {model.channels[0]}-{model.channels[1]}") + \
         ("" if model.temporal == "last" else ", 3x3x3 convolutions at every scale") + \
-        ("" if train == QUICK.video_train else f", lr {train.lr:g}")
+        ("" if train == QUICK.video_train else f", lr {train.lr:g}") + ("" if model.norm == "group" else ", batch norm")
     what = f"CATER{twin}: encoder trained on the actions, {size}x{size}, {steps} steps, {videos} training videos{widths}"
     return [dict(what=what, value=f"{res['map']:.1f} mAP", reference=f"chance {res['chance']:.1f}",
                  seconds=time.perf_counter() - t),
@@ -144,13 +148,13 @@ def _cater_ceiling(ctx, data: Path, cater, name: str, size: int, steps: int, vid
 
 
 def cater_fig2(data: Path, videos: int, steps: int, channels: tuple[int, int] | None, temporal: str = "last",
-               lr: float | None = None, workers: int | None = None) -> list[dict]:
+               lr: float | None = None, norm: str = "group", workers: int | None = None) -> list[dict]:
     """Fig. 2 at a larger budget, through the pipeline's own Fig. 2 step (``run_cater``: the latent models, the
     encoder trained on the actions, random z, the oracle, claim 6's verdict), seed 0, on the twin of fewer,
     twice larger objects with ``videos`` training videos, ``steps`` for every CATER model, and the video
     encoder's ``channels`` and ``temporal`` layout; its files land in
     DATA/budget-out/fig2_<videos>v_<steps>[_c<c1>-<c2>][_t<temporal>]_larger/."""
-    model, train, suffix = cater_encoder(channels, temporal, lr)
+    model, train, suffix = cater_encoder(channels, temporal, lr, norm)
     profile = replace(QUICK, name="budget", cater=replace(QUICK.cater, num_train=videos), video_model=model,
                       video_train=train, cater_latent=replace(QUICK.cater_latent, steps=steps))
     ctx = setup(profile, data / "budget-out" / f"fig2_{videos}v_{steps}{suffix}_larger", data, seeds=(0,),
@@ -164,7 +168,8 @@ def cater_fig2(data: Path, videos: int, steps: int, channels: tuple[int, int] | 
     chance = f"chance {per['chance'].mean():.1f}"
     what = (f"Fig. 2 (objects 2x larger, 3-5), {videos} training videos, {steps} steps, encoder channels "
             f"{model.channels[0]}-{model.channels[1]}" + (", 3x3x3 convolutions at every scale" if temporal == "every"
-                                                          else "") + f", lr {train.lr:g}, seed 0")
+                                                          else "") + ("" if norm == "group" else ", batch norm")
+            + f", lr {train.lr:g}, seed 0")
     rows = [dict(what=f"{what}: {plots.CATER_LABELS.get(m, m)}".replace("\n", " "), value=f"{got[m].mean:.1f} mAP",
                  reference=chance, seconds=seconds if m == "vjvcr" else None)
             for m in per["model"].drop_duplicates()]
@@ -276,6 +281,8 @@ def main(argv=None):
                     help="the video encoder's widths for --only cater_larger_videos (default: the quick profile's)")
     ap.add_argument("--cater-temporal", choices=("last", "every"), default="last",
                     help="the video encoder's temporal layout (VideoModelConfig.temporal) for the CATER parts")
+    ap.add_argument("--cater-norm", choices=("group", "batch"), default="group",
+                    help="the video encoder's normalisation (VideoModelConfig.norm) for the CATER parts")
     ap.add_argument("--cater-lr", type=float, default=None,
                     help="the CATER models' learning rate (default: the quick profile's video_train.lr)")
     ap.add_argument("--workers", type=int, default=None, help="training processes at a time (default: one per core)")
@@ -299,10 +306,10 @@ def main(argv=None):
         rows += cater_ceiling(a.data, 32, 1000, larger=True)
     if a.only in (None, "cater_larger_videos"):
         rows += cater_ceiling(a.data, 32, a.cater_steps, videos=a.cater_videos, larger=True, channels=a.cater_channels,
-                              temporal=a.cater_temporal, lr=a.cater_lr)
+                              temporal=a.cater_temporal, lr=a.cater_lr, norm=a.cater_norm)
     if a.only == "cater_fig2":
         rows += cater_fig2(a.data, a.cater_videos, a.cater_steps, a.cater_channels, a.cater_temporal, a.cater_lr,
-                           a.workers)
+                           a.cater_norm, a.workers)
     if a.only in (None, "fig5"):
         rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide, predictor=a.fig5_predictor,
                           hidden=a.fig5_hidden, horizon=a.fig5_horizon)

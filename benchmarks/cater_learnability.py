@@ -15,7 +15,8 @@ logistic regression per class on the standardised features) is fitted on the tra
 and scored on the validation clips, as every Fig. 2 ceiling is. ``--readouts flatten`` keeps the same
 convolutions but reads them out as the project's video encoder does (each frame's 4x4 map flattened and mapped
 to a d = 32 state, the states concatenated): whether that readout, rather than the convolutions, is what keeps
-the project's encoder from the actions.
+the project's encoder from the actions; ``--norm group`` (GroupNorm with 2 groups, the project's) and ``--widths``
+(``8 8 32 32``: the project's quick widths) ask the same of its normalisation and widths.
 
 Twins: the quick profile's (``pipeline``) and the one of fewer, twice larger objects (``larger``: 3-5 per
 scene, ``budget_probe.fewer_larger_objects``), each with the quick profile's 210 training videos and with more
@@ -55,12 +56,13 @@ class ActionCNN(nn.Module):
     """
 
     def __init__(self, classes: int = 14, widths=(16, 32, 64, 128), readout: str = "max", frames: int = 8,
-                 dim: int = 32):
+                 dim: int = 32, norm: str = "batch"):
         super().__init__()
         layers, c = [], 3
         for k, w in enumerate(widths):
             layers += [nn.Conv3d(c, w, 3, stride=(1, 1 if k == 0 else 2, 1 if k == 0 else 2), padding=1),
-                       nn.BatchNorm3d(w), nn.ReLU(inplace=True)]
+                       nn.BatchNorm3d(w) if norm == "batch" else nn.GroupNorm(2, w),  # "group": the project's
+                       nn.ReLU(inplace=True)]
             c = w
         self.body, self.readout = nn.Sequential(*layers), readout
         self.proj = nn.Linear(c * 16, dim) if readout == "flatten" else None
@@ -85,12 +87,13 @@ def pooled(net: ActionCNN, frames: np.ndarray, batch: int = 256) -> np.ndarray:
 
 
 def learnability(data: Path, twin: str, videos: int, steps: int, seed: int, readout: str = "max",
-                 batch: int = 32) -> dict:
+                 batch: int = 32, norm: str = "batch", widths=(16, 32, 64, 128)) -> dict:
     cfg = replace(QUICK.cater, num_train=videos)
     with fewer_larger_objects() if twin == "larger" else nullcontext():
         tr, te = (ClipSet("cater", split, cfg).load(data) for split in ("train", "val"))
     torch.manual_seed(seed)
-    net = ActionCNN(classes=tr.clip_labels.shape[1], readout=readout, frames=tr.frames.shape[1])
+    net = ActionCNN(classes=tr.clip_labels.shape[1], readout=readout, frames=tr.frames.shape[1], norm=norm,
+                    widths=widths)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
     frames, labels = torch.from_numpy(tr.frames), torch.from_numpy(tr.clip_labels).float()
     gen = torch.Generator().manual_seed(seed)
@@ -108,7 +111,9 @@ def learnability(data: Path, twin: str, videos: int, steps: int, seed: int, read
     seconds = time.perf_counter() - t
     res = multilabel_map(pooled(net, tr.frames), tr, pooled(net, te.frames), te)
     first, last = np.mean(losses[:50]), np.mean(losses[-50:])
-    return dict(twin=twin, videos=videos, clips=len(tr), steps=steps, readout=readout, map=res["map"],
+    return dict(twin=twin, videos=videos, clips=len(tr), steps=steps, map=res["map"],
+                readout=READOUTS[readout] + ("" if norm == "batch" else ", GroupNorm(2)")
+                + ("" if tuple(widths) == (16, 32, 64, 128) else f", widths {'-'.join(map(str, widths))}"),
                 chance=res["chance"],
                 loss=f"{first:.2f} -> {last:.2f}", seconds=seconds)
 
@@ -130,16 +135,19 @@ def main(argv=None):
                          "validation videos, unless already on disk)")
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--readouts", nargs="+", choices=tuple(READOUTS), default=("max",))
+    ap.add_argument("--norm", choices=("batch", "group"), default="batch",
+                    help="batch norm, or GroupNorm with 2 groups as in the project's video encoder")
+    ap.add_argument("--widths", type=int, nargs=4, default=(16, 32, 64, 128), help="the four blocks' channels")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    rows = [learnability(a.data, twin, videos, a.steps, a.seed, readout)
+    rows = [learnability(a.data, twin, videos, a.steps, a.seed, readout, norm=a.norm, widths=tuple(a.widths))
             for readout in a.readouts for twin in a.twins for videos in a.videos]
     lines = ["| twin | training videos (clips) | readout | steps | mAP (%) | chance (%) | training loss (first -> "
              "last 50 steps) | training seconds |", "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {TWINS[r['twin']]} | {r['videos']} ({r['clips']}) | {READOUTS[r['readout']]} | {r['steps']} | "
+    lines += [f"| {TWINS[r['twin']]} | {r['videos']} ({r['clips']}) | {r['readout']} | {r['steps']} | "
               f"{r['map']:.1f} | {r['chance']:.1f} | {r['loss']} | {r['seconds']:.0f} |" for r in rows]
     title = (f"# CATER: what a 3D CNN trained on the actions reaches (seed {a.seed}, {torch.get_num_threads()} "
              f"threads, validation: the quick profile's {QUICK.cater.num_test} videos of each twin)")

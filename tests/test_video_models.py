@@ -56,7 +56,33 @@ def test_temporal_every_mixes_time_at_every_scale():
         VideoEncoder(replace(cfg, temporal="sometimes"), size=32)
 
 
-def test_the_temporal_field_leaves_earlier_runs_hashes_alone():
+def test_batch_norm_encoder_normalises_over_the_batch():
+    """``norm="batch"``: every block of the encoder (and its temporal layer) normalises each channel over the batch,
+    so in training mode one clip's state depends on the others in its batch; with SimVP's GroupNorm it does not.
+    The decoder keeps GroupNorm either way."""
+    from dataclasses import replace
+
+    from vjvcr.video_models import VideoEncoder
+    cfg = VideoModelConfig(channels=(8, 16), dim=24, depth=1, heads=2)
+    frames = torch.rand(3, 4, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    other = frames.clone()
+    other[1:] = torch.rand(2, 4, 3, 16, 16, generator=torch.Generator().manual_seed(1))  # clip 0 kept
+    for norm, shared in (("group", False), ("batch", True)):
+        for temporal in ("last", "every"):
+            torch.manual_seed(0)
+            enc = VideoEncoder(replace(cfg, norm=norm, temporal=temporal), size=16).train()
+            with torch.no_grad():
+                a, b = enc(frames), enc(other)
+            assert a.shape == (3, 4, 24)
+            assert (not torch.allclose(a[0], b[0], atol=1e-6)) == shared, (norm, temporal)
+            kinds = {type(m).__name__ for m in enc.modules() if "Norm" in type(m).__name__}
+            assert kinds == ({"GroupNorm"} if norm == "group" else
+                             {"BatchNorm3d"} | ({"BatchNorm2d"} if temporal == "last" else set())), kinds
+    with pytest.raises(ValueError, match="norm"):
+        VideoEncoder(replace(cfg, norm="layer"), size=16)
+
+
+def test_the_temporal_and_norm_fields_leave_earlier_runs_hashes_alone():
     """A CATER/CLEVRER run with the default layout hashes as the same run made before the field existed (its saved
     config lacks it); ``temporal="every"`` is another run."""
     from dataclasses import replace
@@ -65,12 +91,13 @@ def test_the_temporal_field_leaves_earlier_runs_hashes_alone():
     from vjvcr.runconfig import NOT_HASHED
     cfg = RunConfig("vjvcr", 0, SMOKE.cater, SMOKE.video_model, SMOKE.video_train)
     before = cfg.to_dict()
-    del before["model"]["temporal"]  # a config.json written before the field existed
+    del before["model"]["temporal"], before["model"]["norm"]  # a config.json written before the fields existed
     assert RunConfig.from_dict(before).hash() == cfg.hash()
     for k in NOT_HASHED:
         before["train"].pop(k)
     assert cfg.hash() == config_hash(before)  # the hash of the earlier layout, computed independently
     assert replace(cfg, model=replace(SMOKE.video_model, temporal="every")).hash() != cfg.hash()
+    assert replace(cfg, model=replace(SMOKE.video_model, norm="batch")).hash() != cfg.hash()
 
 
 def test_bad_size_is_refused():

@@ -129,8 +129,8 @@ class VideoModelConfig:
     depth: int = 4  # transformer layers of the predictor
     heads: int = 4
     mlp_ratio: int = 2
-    # "last": 3x3 convolutions per frame, time mixed once at 4x4; "every": 3x3x3 at every scale (hashed if set)
-    temporal: str = "last"
+    temporal: str = "last"  # time mixed once, in the 4x4 map; "every": 3x3x3 convolutions (hashed only if set)
+    norm: str = "group"  # the encoder's: SimVP's GroupNorm(2); "batch": batch norm (hashed only if set)
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ class ConfigMismatchError(RuntimeError):
 NOT_HASHED = ("checkpoint_every", "precision", "compile")
 # fields added after runs were made: hashed only when they differ from their default, so that the runs made
 # before keep their folders (a run with the default is the same run as before the field existed)
-HASHED_UNLESS_DEFAULT = (("model", "predictor", "mlp"), ("model", "temporal", "last"))
+HASHED_UNLESS_DEFAULT = (("model", "predictor", "mlp"), ("model", "temporal", "last"), ("model", "norm", "group"))
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,23 @@ from torch import nn
 from .config import VideoDataConfig, VideoModelConfig
 
 
-def conv_sc(c_in: int, c_out: int, stride: int, *, transpose: bool = False, in_time: bool = False) -> nn.Sequential:
+def _norm(channels: int, kind: str, dims: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm3d(channels) if dims == 3 else nn.BatchNorm2d(channels)
+    return nn.GroupNorm(2, channels)
+
+
+def conv_sc(c_in: int, c_out: int, stride: int, *, transpose: bool = False, in_time: bool = False,
+            norm: str = "group") -> nn.Sequential:
     """SimVP's ConvSC block: a 3x3 convolution (or a 4x4 stride-2 transposed one), GroupNorm, SiLU.
-    ``in_time``: a 3x3x3 convolution over (time, height, width) instead, strided in space only."""
+    ``in_time``: a 3x3x3 convolution over (time, height, width) instead, strided in space only; ``norm="batch"``:
+    batch norm instead of GroupNorm."""
     if in_time:
         conv = nn.Conv3d(c_in, c_out, 3, stride=(1, stride, stride), padding=1)
     else:
         conv = (nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1) if transpose
                 else nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1))
-    return nn.Sequential(conv, nn.GroupNorm(2, c_out), nn.SiLU(inplace=True))
+    return nn.Sequential(conv, _norm(c_out, norm, 3 if in_time else 2), nn.SiLU(inplace=True))
 
 
 def _num_down(size: int) -> int:
@@ -45,24 +53,28 @@ class VideoEncoder(nn.Module):
     MovingMNIST encoder's temporal convolutions, it mixes neighbouring frames of x (or of y), never the two.
     With ``cfg.temporal == "every"`` every block is a 3x3x3 convolution (time mixed at every scale, again within
     x or within y): small objects' motion is seen at full resolution, not only in the 4x4 map (a budget probe
-    for Fig. 2, ``benchmarks/budget_probe.py``; not used by any profile).
+    for Fig. 2, ``benchmarks/budget_probe.py``; not used by any profile). ``cfg.norm == "batch"``: batch norm in
+    every block and the temporal layer instead of GroupNorm with 2 groups (likewise a budget probe).
     """
 
     def __init__(self, cfg: VideoModelConfig, *, size: int, in_channels: int = 3):
         super().__init__()
         if cfg.temporal not in ("last", "every"):
             raise ValueError(f"video_model.temporal = {cfg.temporal!r}: use 'last' or 'every'")
+        if cfg.norm not in ("group", "batch"):
+            raise ValueError(f"video_model.norm = {cfg.norm!r}: use 'group' or 'batch'")
         c1, c2 = cfg.channels
         n = _num_down(size)
         self.in_time = cfg.temporal == "every"
-        layers, c = [conv_sc(in_channels, c1, 1, in_time=self.in_time)], c1
+        kw = dict(in_time=self.in_time, norm=cfg.norm)
+        layers, c = [conv_sc(in_channels, c1, 1, **kw)], c1
         for k in range(n):
             out = c1 if k < n // 2 else c2
-            down = conv_sc(c, out, 2, in_time=self.in_time)
-            layers += [down, conv_sc(out, out, 1, in_time=self.in_time)] if k == n - 1 else [down]
+            down = conv_sc(c, out, 2, **kw)
+            layers += [down, conv_sc(out, out, 1, **kw)] if k == n - 1 else [down]
             c = out
         self.conv = nn.Sequential(*layers)
-        self.temporal = nn.Sequential(nn.Conv3d(c, c, (3, 1, 1), padding=(1, 0, 0)), nn.GroupNorm(2, c), nn.SiLU())
+        self.temporal = nn.Sequential(nn.Conv3d(c, c, (3, 1, 1), padding=(1, 0, 0)), _norm(c, cfg.norm, 3), nn.SiLU())
         self.proj = nn.Linear(c * 16, cfg.dim)
         self.dim = cfg.dim
 
