@@ -13,7 +13,7 @@ unless said).
   3x3x3 convolutions at every scale, ``--cater-lr``, ``--cater-norm batch``): whether their size on
   screen is. Each beside the same linear classifier on the target
   frames' pixel differences.
-* **Fig. 2 at a budget** (``--only cater_fig2`` with ``--cater-videos``, ``--cater-steps``, ``--cater-channels``):
+* **Fig. 2 at a budget** (``--only cater_fig2`` with the ``--cater-*`` options above):
   the pipeline's whole Fig. 2 step, latent models included, on the twin of fewer, twice larger objects: whether
   claim 6 becomes informative there.
 * **Fig. 5**: the quick profile's reconstruction pair (generative without VC, VJ-VCR with decoder) trained
@@ -97,17 +97,20 @@ def pixel_difference_map(tr, te, num_input: int) -> dict:
 
 def cater_encoder(channels: tuple[int, int] | None = None, temporal: str = "last", lr: float | None = None,
                   norm: str = "group") -> tuple:
-    """The CATER video model with the encoder's ``channels`` (default: the quick profile's) and ``temporal``
-    layout (``VideoModelConfig.temporal``) and normalisation (``norm``), its training at learning rate ``lr``
-    (default: the quick profile's),
-    and the suffix that names its runs and outputs."""
+    """The CATER video model with the encoder's ``channels`` (default: the quick profile's), ``temporal`` layout
+    and normalisation ``norm`` (``VideoModelConfig``), its training at learning rate ``lr`` (default: the quick
+    profile's), the suffix that names its runs and outputs, and the words that say how it differs from the quick
+    profile's."""
     model = replace(QUICK.video_model, channels=tuple(channels or QUICK.video_model.channels), temporal=temporal,
                     norm=norm)
     train = QUICK.video_train if lr is None else replace(QUICK.video_train, lr=lr)
     suffix = ("" if channels is None else f"_c{channels[0]}-{channels[1]}") + ("" if temporal == "last" else
                                                                                f"_t{temporal}") \
         + ("" if lr is None else f"_lr{lr:g}") + ("" if norm == "group" else f"_n{norm}")
-    return model, train, suffix
+    label = ("" if channels is None else f", encoder channels {channels[0]}-{channels[1]}") \
+        + ("" if temporal == "last" else ", 3x3x3 convolutions at every scale") \
+        + ("" if lr is None else f", lr {lr:g}") + ("" if norm == "group" else ", batch norm")
+    return model, train, suffix, label
 
 
 def cater_ceiling(data: Path, size: int, steps: int, videos: int = QUICK.cater.num_train, larger: bool = False,
@@ -116,17 +119,17 @@ def cater_ceiling(data: Path, size: int, steps: int, videos: int = QUICK.cater.n
     cater = replace(QUICK.cater, size=size, twin_width=2 * size, twin_height=3 * size // 2, num_train=videos)
     profile = replace(QUICK, name="budget", cater=cater)
     ctx = setup(profile, data / "budget-out", data, seeds=(0,))
-    model, train, suffix = cater_encoder(channels, temporal, lr, norm)
+    model, train, suffix, label = cater_encoder(channels, temporal, lr, norm)
     name = f"cater_ceiling_{size}px_{steps}" + ("" if videos == QUICK.cater.num_train else f"_{videos}v") + suffix
     if larger:
         with fewer_larger_objects():
             return _cater_ceiling(ctx, data, cater, name + "_larger", size, steps, videos, " (objects 2x larger, 3-5)",
-                                  model, train)
-    return _cater_ceiling(ctx, data, cater, name, size, steps, videos, "", model, train)
+                                  model, train, label)
+    return _cater_ceiling(ctx, data, cater, name, size, steps, videos, "", model, train, label)
 
 
 def _cater_ceiling(ctx, data: Path, cater, name: str, size: int, steps: int, videos: int, twin: str, model,
-                   train) -> list:
+                   train, label: str) -> list:
     runs = grid(ctx, ClipSet("cater", "train", cater), ["supervised"], name=name,
                 model=model, train=shorter(train, steps), options=Options(label="actions"))
     t = time.perf_counter()
@@ -136,11 +139,7 @@ def _cater_ceiling(ctx, data: Path, cater, name: str, size: int, steps: int, vid
     h = [np.concatenate(list(encode(net, c.frames, features=("h_x", "h_y")).values()), 1) for c in (tr, te)]
     res = multilabel_map(h[0], tr, h[1], te)
     pix = pixel_difference_map(tr, te, cater.num_input)
-    widths = ("" if model.channels == QUICK.video_model.channels else
-              f", encoder channels {model.channels[0]}-{model.channels[1]}") + \
-        ("" if model.temporal == "last" else ", 3x3x3 convolutions at every scale") + \
-        ("" if train == QUICK.video_train else f", lr {train.lr:g}") + ("" if model.norm == "group" else ", batch norm")
-    what = f"CATER{twin}: encoder trained on the actions, {size}x{size}, {steps} steps, {videos} training videos{widths}"
+    what = f"CATER{twin}: encoder trained on the actions, {size}x{size}, {steps} steps, {videos} training videos{label}"
     return [dict(what=what, value=f"{res['map']:.1f} mAP", reference=f"chance {res['chance']:.1f}",
                  seconds=time.perf_counter() - t),
             dict(what=f"CATER{twin}, {size}x{size}: the same classifier on the target frames' pixel differences",
@@ -154,7 +153,7 @@ def cater_fig2(data: Path, videos: int, steps: int, channels: tuple[int, int] | 
     twice larger objects with ``videos`` training videos, ``steps`` for every CATER model, and the video
     encoder's ``channels`` and ``temporal`` layout; its files land in
     DATA/budget-out/fig2_<videos>v_<steps>[_c<c1>-<c2>][_t<temporal>]_larger/."""
-    model, train, suffix = cater_encoder(channels, temporal, lr, norm)
+    model, train, suffix, label = cater_encoder(channels, temporal, lr, norm)
     profile = replace(QUICK, name="budget", cater=replace(QUICK.cater, num_train=videos), video_model=model,
                       video_train=train, cater_latent=replace(QUICK.cater_latent, steps=steps))
     ctx = setup(profile, data / "budget-out" / f"fig2_{videos}v_{steps}{suffix}_larger", data, seeds=(0,),
@@ -166,10 +165,7 @@ def cater_fig2(data: Path, videos: int, steps: int, channels: tuple[int, int] | 
     per = pd.read_csv(ctx.out_dir / "fig2_cater_map_per_seed.csv")
     got = {m: Measured.of(sub["map"]) for m, sub in per.groupby("model")}
     chance = f"chance {per['chance'].mean():.1f}"
-    what = (f"Fig. 2 (objects 2x larger, 3-5), {videos} training videos, {steps} steps, encoder channels "
-            f"{model.channels[0]}-{model.channels[1]}" + (", 3x3x3 convolutions at every scale" if temporal == "every"
-                                                          else "") + ("" if norm == "group" else ", batch norm")
-            + f", lr {train.lr:g}, seed 0")
+    what = f"Fig. 2 (objects 2x larger, 3-5), {videos} training videos, {steps} steps{label}, seed 0"
     rows = [dict(what=f"{what}: {plots.CATER_LABELS.get(m, m)}".replace("\n", " "), value=f"{got[m].mean:.1f} mAP",
                  reference=chance, seconds=seconds if m == "vjvcr" else None)
             for m in per["model"].drop_duplicates()]
@@ -278,7 +274,7 @@ def main(argv=None):
     ap.add_argument("--cater-steps", type=int, default=2000, help="training steps of --only cater_larger_videos")
     ap.add_argument("--cater-videos", type=int, default=1000, help="training videos of --only cater_larger_videos")
     ap.add_argument("--cater-channels", type=int, nargs=2, default=None,
-                    help="the video encoder's widths for --only cater_larger_videos (default: the quick profile's)")
+                    help="the video encoder's widths for the CATER parts (default: the quick profile's)")
     ap.add_argument("--cater-temporal", choices=("last", "every"), default="last",
                     help="the video encoder's temporal layout (VideoModelConfig.temporal) for the CATER parts")
     ap.add_argument("--cater-norm", choices=("group", "batch"), default="group",
