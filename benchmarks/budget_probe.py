@@ -147,7 +147,7 @@ def _cater_ceiling(ctx, data: Path, cater, name: str, size: int, steps: int, vid
 
 
 def cater_fig2(data: Path, videos: int, steps: int, channels: tuple[int, int] | None, temporal: str = "last",
-               lr: float | None = None, norm: str = "group", workers: int | None = None) -> list[dict]:
+               lr: float | None = None, norm: str = "group") -> list[dict]:
     """Fig. 2 at a larger budget, through the pipeline's own Fig. 2 step (``run_cater``: the latent models, the
     encoder trained on the actions, random z, the oracle, claim 6's verdict), seed 0, on the twin of fewer,
     twice larger objects with ``videos`` training videos, ``steps`` for every CATER model, and the video
@@ -156,8 +156,9 @@ def cater_fig2(data: Path, videos: int, steps: int, channels: tuple[int, int] | 
     model, train, suffix, label = cater_encoder(channels, temporal, lr, norm)
     profile = replace(QUICK, name="budget", cater=replace(QUICK.cater, num_train=videos), video_model=model,
                       video_train=train, cater_latent=replace(QUICK.cater_latent, steps=steps))
-    ctx = setup(profile, data / "budget-out" / f"fig2_{videos}v_{steps}{suffix}_larger", data, seeds=(0,),
-                workers=workers)
+    # one process: the larger-object twin is a change to this process's modules (fewer_larger_objects), which
+    # worker processes would not see (they would train and probe on the pipeline's twin)
+    ctx = setup(profile, data / "budget-out" / f"fig2_{videos}v_{steps}{suffix}_larger", data, seeds=(0,), workers=1)
     t = time.perf_counter()
     with fewer_larger_objects():
         run_cater(ctx)
@@ -305,7 +306,7 @@ def main(argv=None):
                               temporal=a.cater_temporal, lr=a.cater_lr, norm=a.cater_norm)
     if a.only == "cater_fig2":
         rows += cater_fig2(a.data, a.cater_videos, a.cater_steps, a.cater_channels, a.cater_temporal, a.cater_lr,
-                           a.cater_norm, a.workers)
+                           a.cater_norm)
     if a.only in (None, "fig5"):
         rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide, predictor=a.fig5_predictor,
                           hidden=a.fig5_hidden, horizon=a.fig5_horizon)
