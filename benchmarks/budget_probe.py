@@ -7,8 +7,9 @@ unless said).
   frames, then the linear classifier on its [h_x, h_y]) at the quick profile's 32x32 and at 64x64 (a twin
   rendered at 128x96): whether the architecture can see the actions at all at that resolution.
   Then with about five times the training videos (1,000), at 32x32 and at 64x64: whether the number of scenes
-  is the limit; and on a twin of fewer, twice larger objects (``--only cater_larger``: 3-5 per scene, under its
-  own twin version), also with 1,000 training videos and 2,000 steps (``cater_larger_videos``; or
+  is the limit; and on a twin of fewer, twice larger objects (``--only cater_larger``: 3-5 per scene, the
+  profile's CATER section with twin_scale = 2 and twin_objects = (3, 5), so its own twin and clips), also with
+  1,000 training videos and 2,000 steps (``cater_larger_videos``; or
   ``--cater-videos``, ``--cater-steps``, ``--cater-channels``, the encoder's widths, and ``--cater-temporal every``,
   3x3x3 convolutions at every scale, ``--cater-lr``, ``--cater-norm batch``): whether their size on
   screen is. Each beside the same linear classifier on the target
@@ -38,7 +39,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,9 +55,7 @@ from vjvcr.claims import claim6_verdict  # noqa: E402
 from vjvcr.config import QUICK  # noqa: E402
 from vjvcr.context import setup  # noqa: E402
 from vjvcr.analysis import psnr_floors, psnr_per_clip  # noqa: E402
-from vjvcr.data import cater as cater_rules  # noqa: E402
-from vjvcr.data import cater_twin  # noqa: E402
-from vjvcr.datasets import TWIN_VERSION, ClipSet, MovingMNISTSet  # noqa: E402
+from vjvcr.datasets import ClipSet, MovingMNISTSet  # noqa: E402
 from vjvcr.launch import train_runs  # noqa: E402
 from vjvcr.models import PREDICTORS  # noqa: E402
 from vjvcr.plans import shorter  # noqa: E402
@@ -71,19 +69,8 @@ from vjvcr.steps.reconstructions import decoded, run_fig5  # noqa: E402
 from vjvcr.verdicts import MARGINS, Measured, compare  # noqa: E402
 
 
-@contextmanager
-def fewer_larger_objects(scale: float = 2.0, num_objects: tuple[int, int] = (3, 5)):
-    """A CATER twin whose objects are ``scale`` times larger and ``num_objects`` per scene (the snitch, two cones
-    and the rest), generated under its own twin version so that it never mixes with the pipeline's twin."""
-    sizes, plan, version = dict(cater_rules.SIZES), cater_twin.plan_scene, TWIN_VERSION["cater"]
-    cater_rules.SIZES.update({k: v * scale for k, v in sizes.items()})  # the dict both modules read
-    cater_twin.plan_scene = lambda rng, **kw: plan(rng, **{**kw, "num_objects": num_objects})
-    TWIN_VERSION["cater"] = f"{version}-x{scale}-{num_objects[0]}to{num_objects[1]}"
-    try:
-        yield
-    finally:
-        cater_rules.SIZES.update(sizes)
-        cater_twin.plan_scene, TWIN_VERSION["cater"] = plan, version
+# the twin of fewer, twice larger objects (VideoDataConfig's twin_scale and twin_objects: its own twin and clips)
+LARGER = dict(twin_scale=2.0, twin_objects=(3, 5))
 
 
 def pixel_difference_map(tr, te, num_input: int) -> dict:
@@ -116,15 +103,15 @@ def cater_encoder(channels: tuple[int, int] | None = None, temporal: str = "last
 def cater_ceiling(data: Path, size: int, steps: int, videos: int = QUICK.cater.num_train, larger: bool = False,
                   channels: tuple[int, int] | None = None, temporal: str = "last", lr: float | None = None,
                   norm: str = "group") -> list:
-    cater = replace(QUICK.cater, size=size, twin_width=2 * size, twin_height=3 * size // 2, num_train=videos)
+    cater = replace(QUICK.cater, size=size, twin_width=2 * size, twin_height=3 * size // 2, num_train=videos,
+                    **(LARGER if larger else {}))
     profile = replace(QUICK, name="budget", cater=cater)
     ctx = setup(profile, data / "budget-out", data, seeds=(0,))
     model, train, suffix, label = cater_encoder(channels, temporal, lr, norm)
     name = f"cater_ceiling_{size}px_{steps}" + ("" if videos == QUICK.cater.num_train else f"_{videos}v") + suffix
     if larger:
-        with fewer_larger_objects():
-            return _cater_ceiling(ctx, data, cater, name + "_larger", size, steps, videos, " (objects 2x larger, 3-5)",
-                                  model, train, label)
+        return _cater_ceiling(ctx, data, cater, name + "_larger", size, steps, videos, " (objects 2x larger, 3-5)",
+                              model, train, label)
     return _cater_ceiling(ctx, data, cater, name, size, steps, videos, "", model, train, label)
 
 
@@ -147,21 +134,19 @@ def _cater_ceiling(ctx, data: Path, cater, name: str, size: int, steps: int, vid
 
 
 def cater_fig2(data: Path, videos: int, steps: int, channels: tuple[int, int] | None, temporal: str = "last",
-               lr: float | None = None, norm: str = "group") -> list[dict]:
+               lr: float | None = None, norm: str = "group", workers: int | None = None) -> list[dict]:
     """Fig. 2 at a larger budget, through the pipeline's own Fig. 2 step (``run_cater``: the latent models, the
     encoder trained on the actions, random z, the oracle, claim 6's verdict), seed 0, on the twin of fewer,
     twice larger objects with ``videos`` training videos, ``steps`` for every CATER model, and the video
     encoder's ``channels`` and ``temporal`` layout; its files land in
     DATA/budget-out/fig2_<videos>v_<steps>[_c<c1>-<c2>][_t<temporal>]_larger/."""
     model, train, suffix, label = cater_encoder(channels, temporal, lr, norm)
-    profile = replace(QUICK, name="budget", cater=replace(QUICK.cater, num_train=videos), video_model=model,
-                      video_train=train, cater_latent=replace(QUICK.cater_latent, steps=steps))
-    # one process: the larger-object twin is a change to this process's modules (fewer_larger_objects), which
-    # worker processes would not see (they would train and probe on the pipeline's twin)
-    ctx = setup(profile, data / "budget-out" / f"fig2_{videos}v_{steps}{suffix}_larger", data, seeds=(0,), workers=1)
+    profile = replace(QUICK, name="budget", cater=replace(QUICK.cater, num_train=videos, **LARGER),
+                      video_model=model, video_train=train, cater_latent=replace(QUICK.cater_latent, steps=steps))
+    ctx = setup(profile, data / "budget-out" / f"fig2_{videos}v_{steps}{suffix}_larger", data, seeds=(0,),
+                workers=workers)
     t = time.perf_counter()
-    with fewer_larger_objects():
-        run_cater(ctx)
+    run_cater(ctx)
     seconds = time.perf_counter() - t
     per = pd.read_csv(ctx.out_dir / "fig2_cater_map_per_seed.csv")
     got = {m: Measured.of(sub["map"]) for m, sub in per.groupby("model")}
@@ -306,7 +291,7 @@ def main(argv=None):
                               temporal=a.cater_temporal, lr=a.cater_lr, norm=a.cater_norm)
     if a.only == "cater_fig2":
         rows += cater_fig2(a.data, a.cater_videos, a.cater_steps, a.cater_channels, a.cater_temporal, a.cater_lr,
-                           a.cater_norm)
+                           a.cater_norm, workers=a.workers)
     if a.only in (None, "fig5"):
         rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide, predictor=a.fig5_predictor,
                           hidden=a.fig5_hidden, horizon=a.fig5_horizon)

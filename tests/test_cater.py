@@ -65,6 +65,61 @@ def test_twin_scenes_follow_cater_rules(seed):
     assert labels_from_scene(scene) == want and all(0 <= c < 14 for c in want)
 
 
+def test_the_twins_object_options_scale_the_drawn_radius_and_set_the_count():
+    """``scale`` multiplies every radius: a blue sphere's disc covers scale² the pixels (pi r² on a 160x160 view of
+    the 8 x 8 table); ``num_objects`` bounds the objects of a scene and ``plan_scene`` keeps them apart by the
+    scaled radii."""
+    from vjvcr.data.cater_twin import render
+
+    ball = {"objects": [{"instance": "Sphere_0", "shape": "sphere", "size": "large", "color": "blue"}]}
+    traj = {"state": np.zeros((1, 1, 4)), "visible": np.ones((1, 1), dtype=bool)}  # at the centre, on the table
+    px_per_unit = 160 / (2 * (cater.TABLE + 1))
+    for scale in (1.0, 2.0):
+        frame = render(ball, traj, width=160, height=160, scale=scale)[0]
+        area = np.all(frame == cater.COLORS["blue"], axis=-1).sum()
+        want = np.pi * (cater.SIZES["large"] * scale * px_per_unit) ** 2
+        assert abs(area - want) < 0.05 * want, (scale, area, want)
+    counts = set()
+    for seed in range(30):
+        objs = plan_scene(np.random.default_rng(seed), num_frames=60, num_objects=(3, 5), scale=2.0)["objects"]
+        counts.add(len(objs))
+        for a, b in itertools.combinations(objs, 2):
+            assert a["3d_coords"][2] == 2.0 * cater.SIZES[a["size"]]
+            gap = np.hypot(*np.subtract(a["3d_coords"][:2], b["3d_coords"][:2]))
+            assert gap > 2.0 * (cater.SIZES[a["size"]] + cater.SIZES[b["size"]]) + 0.1  # none overlaps
+    assert counts == {3, 4, 5}
+
+
+def test_the_twins_object_options_are_a_config_with_their_own_twin_and_clips(tmp_path):
+    """``VideoDataConfig.twin_scale`` / ``twin_objects`` reach the generator and name their own twin and clips; at
+    their defaults the twin and clips keep the names they had before the fields existed."""
+    from dataclasses import asdict, replace
+
+    from vjvcr.config import SMOKE, VideoDataConfig, config_hash
+    from vjvcr.datasets import TWIN_VERSION, ClipSet
+
+    cfg = SMOKE.cater
+    plain = ClipSet("cater", "train", cfg)
+    earlier = dict(n=(cfg.num_train, cfg.num_test), frames=cfg.twin_frames, w=cfg.twin_width, h=cfg.twin_height,
+                   seed=0, version=TWIN_VERSION["cater"])  # the twin's parameters before the fields existed
+    assert plain.root(tmp_path)[0].name == f"cater_{config_hash(earlier)}"
+    clip = {k: v for k, v in asdict(cfg).items() if k not in ("twin_scale", "twin_objects")}
+    key = config_hash(dict(source=dict(kind="twin", **earlier), split="train", clip=clip, version=3))
+    assert plain.path(tmp_path).name == f"cater_train_{key}.npz"
+    big = ClipSet("cater", "train", replace(cfg, twin_scale=2.0, twin_objects=[3, 4]))  # a list, as from JSON
+    assert big.objects() == {"twin_scale": 2.0, "twin_objects": (3, 4)}
+    assert big.root(tmp_path)[0] != plain.root(tmp_path)[0] and big.path(tmp_path) != plain.path(tmp_path)
+    root, _ = big.ensure_source(tmp_path)
+    for scene in (root / "scenes").glob("*.json"):
+        assert 3 <= len(json.loads(scene.read_text())["objects"]) <= 4
+    assert json.loads((root / "twin.json").read_text())["object_scale"] == 2.0
+    with pytest.raises(ValueError, match="CLEVRER twin has no such options"):
+        ClipSet("clevrer", "train", replace(SMOKE.clevrer, twin_scale=2.0))
+    for bad in (dict(twin_scale=0.0), dict(twin_objects=(2, 5)), dict(twin_objects=(5, 4))):
+        with pytest.raises(ValueError, match="twin_scale"):
+            VideoDataConfig(**bad)
+
+
 def test_list_parser(tmp_path):
     p = tmp_path / "l.txt"
     p.write_text("CATER_new_000001.avi 3,5,11\nCATER_new_000002.avi 0\n\n")

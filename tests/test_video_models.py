@@ -82,9 +82,10 @@ def test_batch_norm_encoder_normalises_over_the_batch():
         VideoEncoder(replace(cfg, norm="layer"), size=16)
 
 
-def test_the_temporal_and_norm_fields_leave_earlier_runs_hashes_alone():
+def test_fields_added_later_leave_earlier_runs_hashes_alone():
     """A CATER/CLEVRER run with the default layout hashes as the same run made before the field existed (its saved
-    config lacks it); ``temporal="every"`` is another run."""
+    config lacks it): the encoder's ``temporal`` and ``norm``, the CATER twin's ``twin_scale`` and ``twin_objects``;
+    set, each makes another run."""
     from dataclasses import replace
 
     from vjvcr.config import config_hash
@@ -92,12 +93,15 @@ def test_the_temporal_and_norm_fields_leave_earlier_runs_hashes_alone():
     cfg = RunConfig("vjvcr", 0, SMOKE.cater, SMOKE.video_model, SMOKE.video_train)
     before = cfg.to_dict()
     del before["model"]["temporal"], before["model"]["norm"]  # a config.json written before the fields existed
+    del before["data"]["twin_scale"], before["data"]["twin_objects"]
     assert RunConfig.from_dict(before).hash() == cfg.hash()
     for k in NOT_HASHED:
         before["train"].pop(k)
     assert cfg.hash() == config_hash(before)  # the hash of the earlier layout, computed independently
     assert replace(cfg, model=replace(SMOKE.video_model, temporal="every")).hash() != cfg.hash()
     assert replace(cfg, model=replace(SMOKE.video_model, norm="batch")).hash() != cfg.hash()
+    assert replace(cfg, data=replace(SMOKE.cater, twin_scale=2.0)).hash() != cfg.hash()
+    assert replace(cfg, data=replace(SMOKE.cater, twin_objects=(3, 5))).hash() != cfg.hash()
 
 
 def test_bad_size_is_refused():

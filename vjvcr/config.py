@@ -10,6 +10,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 
+from .video_config import CaterConfig, VideoDataConfig, VideoModelConfig  # noqa: F401  (re-exported)
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -100,50 +102,6 @@ class LatentConfig:
     # relaxed winner-takes-all while training the discrete latent: losing heads get this share
     # of the gradient (with a hard argmin, 1-2 heads won every clip in the quick profile)
     wta_epsilon: float = 0.05
-
-
-@dataclass(frozen=True)
-class VideoDataConfig:
-    """CLEVRER or CATER clips (vjvcr.data.clevrer / vjvcr.data.cater) and the size of their twins."""
-
-    size: int = 64  # frames are resized to size x size (RGB)
-    num_input: int = 4  # frames in x
-    num_frames: int = 8  # x + y
-    stride: int = 4  # video frames between clip frames
-    start: int = 8  # first frame of the (CLEVRER) clip: objects enter over time
-    clips_per_video: int = 1  # clips (CLEVRER: windows) spread evenly over each video
-    num_train: int = 10_000  # videos
-    num_test: int = 5_000  # videos (CLEVRER validation split / CATER val list)
-    twin_frames: int = 128  # frames per generated video
-    twin_width: int = 480
-    twin_height: int = 320
-    channels: int = 3
-
-
-@dataclass(frozen=True)
-class VideoModelConfig:
-    """SimVP-style convolutional encoder + small transformer predictor (vjvcr.video_models)."""
-
-    channels: tuple[int, int] = (32, 64)  # encoder widths before / after the second downsampling
-    dim: int = 256  # d: size of one frame's representation
-    depth: int = 4  # transformer layers of the predictor
-    heads: int = 4
-    mlp_ratio: int = 2
-    temporal: str = "last"  # time mixed once, in the 4x4 map; "every": 3x3x3 convolutions (hashed only if set)
-    norm: str = "group"  # the encoder's: SimVP's GroupNorm(2); "batch": batch norm (hashed only if set)
-
-
-@dataclass(frozen=True)
-class CaterConfig:
-    """Fig. 2: the sparse latent of the CATER models and the multi-label probe on z*."""
-
-    latent_dim: int = 32
-    lam_train: float = 0.001  # L1 weight in units of the batch's mean energy at z = 0 (both models)
-    fista_steps_train: int = 10
-    fista_steps_infer: int = 50
-    step_size: float = 100.0
-    steps: int = 20_000
-    logistic_c: float = 1.0  # inverse L2 strength of the linear classifier on standardised z*
 
 
 @dataclass(frozen=True)

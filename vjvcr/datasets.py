@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import DataConfig, VideoDataConfig, config_hash
+from .video_config import TWIN_OBJECT_DEFAULTS
 from .data import cater, clevrer
 from .data import digits as digit_sources
 from .data import moving_mnist as mmnist
@@ -124,10 +125,19 @@ class ClipSet:
         root = Path(data_dir) / self.name
         return root if (root / _MARKER[self.name]).is_dir() else None
 
+    def __post_init__(self):
+        if self.name == "clevrer" and self.objects():
+            raise ValueError(f"{self.objects()}: the CLEVRER twin has no such options (CATER's twin only); leave "
+                             f"them at their defaults in the profile's clevrer section")
+
+    def objects(self) -> dict:
+        """The twin's object options that differ from CATER's (VideoDataConfig's twin_scale, twin_objects)."""
+        return {k: v for k, v in self.cfg.hashed().items() if k in TWIN_OBJECT_DEFAULTS}
+
     def twin_params(self) -> dict:
         v = self.cfg
         return dict(n=(v.num_train, v.num_test), frames=v.twin_frames, w=v.twin_width, h=v.twin_height, seed=0,
-                    version=TWIN_VERSION[self.name])
+                    version=TWIN_VERSION[self.name], **self.objects())
 
     def root(self, data_dir: Path) -> tuple[Path, str]:
         """(root, "real" or "twin")."""
@@ -146,7 +156,7 @@ class ClipSet:
         return dict(kind="real", files=config_hash(files))
 
     def path(self, data_dir: Path) -> Path:
-        key = config_hash(dict(source=self.source_id(data_dir), split=self.split, clip=self.cfg.__dict__, version=3))
+        key = config_hash(dict(source=self.source_id(data_dir), split=self.split, clip=self.cfg.hashed(), version=3))
         return Path(data_dir) / "clips" / f"{self.name}_{self.split}_{key}.npz"
 
     def id(self, data_dir: Path) -> str:
@@ -209,7 +219,8 @@ class ClipSet:
                 else:
                     generate_cater(root, num_videos=v.num_train + v.num_test, num_frames=v.twin_frames,
                                    width=v.twin_width, height=v.twin_height, seed=0,
-                                   train_fraction=v.num_train / (v.num_train + v.num_test))
+                                   train_fraction=v.num_train / (v.num_train + v.num_test),
+                                   object_scale=v.twin_scale, num_objects=v.twin_objects)
         return root, kind
 
     def arrays(self, data_dir: Path, label: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:

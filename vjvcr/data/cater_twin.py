@@ -18,7 +18,7 @@ from .cater import ALLOWED, COLORS, GOLD, SIZES, TABLE, TASKS, labels_from_scene
 # ----------------------------------------------------------------------------- the twin
 
 def plan_scene(rng: np.random.Generator, *, num_frames: int = 300, segment: int = 30,
-               num_objects: tuple[int, int] = (5, 10)) -> dict:
+               num_objects: tuple[int, int] = (5, 10), scale: float = 1.0) -> dict:
     """A CATER-like scene: objects, and keyframed movements obeying the max2action rules.
 
     Object 0 is the snitch (``spl``), objects 1-2 are cones; the rest are cubes, spheres or
@@ -26,6 +26,8 @@ def plan_scene(rng: np.random.Generator, *, num_frames: int = 300, segment: int 
     move, each for 20-30 frames inside the segment. Allowed motions follow ``ALLOWED``; a
     cone may contain a smaller cone, a sphere or the snitch that is not moving and not
     contained; a contained object rides with its cone, hidden, and never moves by itself again.
+    ``num_objects``: the (fewest, most) objects of a scene; ``scale`` multiplies every object's radius
+    (CATER's ``SIZES``).
     """
     k = int(rng.integers(num_objects[0], num_objects[1] + 1))
     shapes = ["spl", "cone", "cone"] + [("cube", "sphere", "cylinder")[i] for i in rng.integers(0, 3, k - 3)]
@@ -36,13 +38,13 @@ def plan_scene(rng: np.random.Generator, *, num_frames: int = 300, segment: int 
     for i, (shape, size) in enumerate(zip(shapes, sizes)):
         for _ in range(200):
             p = rng.uniform(-TABLE, TABLE, 2)
-            if all(np.hypot(*(p - np.array(o["3d_coords"][:2]))) > SIZES[size] + SIZES[o["size"]] + 0.1
+            if all(np.hypot(*(p - np.array(o["3d_coords"][:2]))) > SIZES[size] * scale + SIZES[o["size"]] * scale + 0.1
                    for o in objects):
                 break
         objects.append({"instance": f"{names[shape]}_{i}", "shape": shape, "size": size,
                         "color": "gold" if shape == "spl" else list(COLORS)[int(rng.integers(0, 8))],
                         "material": ("metal", "rubber")[int(rng.integers(0, 2))],
-                        "3d_coords": [float(p[0]), float(p[1]), SIZES[size]], "rotation": 0.0})
+                        "3d_coords": [float(p[0]), float(p[1]), SIZES[size] * scale], "rotation": 0.0})
     movements = {o["instance"]: [] for o in objects}
     contained: set[int] = set()
     for seg_start in range(0, num_frames - 20 + 1, segment):
@@ -129,8 +131,9 @@ def trajectories(scene: dict, rng: np.random.Generator) -> dict:
     return {"state": out, "visible": visible}
 
 
-def render(scene: dict, traj: dict, *, width: int = 320, height: int = 240) -> np.ndarray:
-    """Frames [T, H, W, 3]: an oblique view of the table; lifted objects rise and cast a shadow."""
+def render(scene: dict, traj: dict, *, width: int = 320, height: int = 240, scale: float = 1.0) -> np.ndarray:
+    """Frames [T, H, W, 3]: an oblique view of the table; lifted objects rise and cast a shadow; ``scale``
+    multiplies every object's radius, as ``plan_scene``'s."""
     objs = scene["objects"]
     span = TABLE + 1.0
     us = (np.arange(width) + 0.5) / width * 2 * span - span
@@ -146,7 +149,7 @@ def render(scene: dict, traj: dict, *, width: int = 320, height: int = 240) -> n
             if not visible[t, i]:
                 continue
             x, y, lift, yaw = state[t, i]
-            r = SIZES[objs[i]["size"]]
+            r = SIZES[objs[i]["size"]] * scale
             if lift > 0:  # shadow on the table
                 img[((gu - x) ** 2 + (gv - y) ** 2) < r * r] *= 0.75
             cy = y + 0.6 * lift  # drawn higher when lifted
@@ -176,7 +179,7 @@ def render(scene: dict, traj: dict, *, width: int = 320, height: int = 240) -> n
 
 def generate_cater(root: str | Path, *, num_videos: int, num_frames: int = 300, width: int = 320,
                    height: int = 240, fps: int = 24, seed: int = 0, train_fraction: float = 0.7,
-                   progress: bool = True) -> Path:
+                   object_scale: float = 1.0, num_objects: tuple[int, int] = (5, 10), progress: bool = True) -> Path:
     """Write a CATER twin under ``root``: videos, scene JSON, and both tasks' list files.
 
     The train/val split is a seeded shuffle (70/30 as CATER's). Videos already on disk with
@@ -191,9 +194,9 @@ def generate_cater(root: str | Path, *, num_videos: int, num_frames: int = 300, 
             scenes[name] = json.loads(sp.read_text())
             continue
         rng = np.random.default_rng([seed, index])
-        scene = plan_scene(rng, num_frames=num_frames)
+        scene = plan_scene(rng, num_frames=num_frames, num_objects=num_objects, scale=object_scale)
         traj = trajectories(scene, rng)
-        write_video(vp, render(scene, traj, width=width, height=height), fps=fps)
+        write_video(vp, render(scene, traj, width=width, height=height, scale=object_scale), fps=fps)
         sp.parent.mkdir(parents=True, exist_ok=True)
         sp.write_text(json.dumps(scene))
         scenes[name] = scene
@@ -209,7 +212,8 @@ def generate_cater(root: str | Path, *, num_videos: int, num_frames: int = 300, 
             (root / "lists" / task / f"{split}.txt").write_text("\n".join(lines) + "\n")
     (root / "twin.json").write_text(json.dumps(dict(generator="vjvcr.data.cater_twin.generate_cater",
                                                     num_videos=num_videos, num_frames=num_frames, width=width,
-                                                    height=height, fps=fps, seed=seed), indent=1))
+                                                    height=height, fps=fps, seed=seed, object_scale=object_scale,
+                                                    num_objects=list(num_objects)), indent=1))
     return root
 
 
