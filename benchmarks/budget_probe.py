@@ -134,7 +134,8 @@ def _cater_ceiling(ctx, data: Path, cater, name: str, size: int, steps: int, vid
 
 
 def cater_fig2(data: Path, videos: int, steps: int, channels: tuple[int, int] | None, temporal: str = "last",
-               lr: float | None = None, norm: str = "group", workers: int | None = None) -> list[dict]:
+               lr: float | None = None, norm: str = "group", workers: int | None = None,
+               seeds: tuple[int, ...] = (0,)) -> list[dict]:
     """Fig. 2 at a larger budget, through the pipeline's own Fig. 2 step (``run_cater``: the latent models, the
     encoder trained on the actions, random z, the oracle, claim 6's verdict), seed 0, on the twin of fewer,
     twice larger objects with ``videos`` training videos, ``steps`` for every CATER model, and the video
@@ -143,7 +144,7 @@ def cater_fig2(data: Path, videos: int, steps: int, channels: tuple[int, int] | 
     model, train, suffix, label = cater_encoder(channels, temporal, lr, norm)
     profile = replace(QUICK, name="budget", cater=replace(QUICK.cater, num_train=videos, **LARGER),
                       video_model=model, video_train=train, cater_latent=replace(QUICK.cater_latent, steps=steps))
-    ctx = setup(profile, data / "budget-out" / f"fig2_{videos}v_{steps}{suffix}_larger", data, seeds=(0,),
+    ctx = setup(profile, data / "budget-out" / f"fig2_{videos}v_{steps}{suffix}_larger", data, seeds=tuple(seeds),
                 workers=workers)
     t = time.perf_counter()
     run_cater(ctx)
@@ -151,8 +152,12 @@ def cater_fig2(data: Path, videos: int, steps: int, channels: tuple[int, int] | 
     per = pd.read_csv(ctx.out_dir / "fig2_cater_map_per_seed.csv")
     got = {m: Measured.of(sub["map"]) for m, sub in per.groupby("model")}
     chance = f"chance {per['chance'].mean():.1f}"
-    what = f"Fig. 2 (objects 2x larger, 3-5), {videos} training videos, {steps} steps{label}, seed 0"
-    rows = [dict(what=f"{what}: {plots.CATER_LABELS.get(m, m)}".replace("\n", " "), value=f"{got[m].mean:.1f} mAP",
+    what = f"Fig. 2 (objects 2x larger, 3-5), {videos} training videos, {steps} steps{label}, " \
+        + (f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}")
+    def value(m):  # mean ± sample std (ddof = 1) and each seed's
+        each = f" (seeds: {', '.join(f'{v:.1f}' for v in got[m].values)})" if len(got[m].values) > 1 else ""
+        return f"{got[m].text(1)} mAP{each}"
+    rows = [dict(what=f"{what}: {plots.CATER_LABELS.get(m, m)}".replace("\n", " "), value=value(m),
                  reference=chance, seconds=seconds if m == "vjvcr" else None)
             for m in per["model"].drop_duplicates()]
     rows.append(dict(what=f"{what}: claim 6 (vjvcr.claims.claim6_verdict)", value=f"**{claim6_verdict(got)}**",
@@ -267,6 +272,7 @@ def main(argv=None):
                     help="the video encoder's normalisation (VideoModelConfig.norm) for the CATER parts")
     ap.add_argument("--cater-lr", type=float, default=None,
                     help="the CATER models' learning rate (default: the quick profile's video_train.lr)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of --only cater_fig2 (default: 0)")
     ap.add_argument("--workers", type=int, default=None, help="training processes at a time (default: one per core)")
     ap.add_argument("--fig5-wide", action="store_true",
                     help="the Fig. 5 pair at the widths of the autoencoder that drew digits (16-32-64, d = 128)")
@@ -291,7 +297,7 @@ def main(argv=None):
                               temporal=a.cater_temporal, lr=a.cater_lr, norm=a.cater_norm)
     if a.only == "cater_fig2":
         rows += cater_fig2(a.data, a.cater_videos, a.cater_steps, a.cater_channels, a.cater_temporal, a.cater_lr,
-                           a.cater_norm, workers=a.workers)
+                           a.cater_norm, workers=a.workers, seeds=a.seeds)
     if a.only in (None, "fig5"):
         rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide, predictor=a.fig5_predictor,
                           hidden=a.fig5_hidden, horizon=a.fig5_horizon)
