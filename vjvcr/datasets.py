@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from .config import DataConfig, VideoDataConfig, config_hash
-from .video_config import TWIN_OBJECT_DEFAULTS
 from .data import cater, clevrer
 from .data import digits as digit_sources
 from .data import moving_mnist as mmnist
@@ -30,6 +29,7 @@ from .data.cater_twin import generate_cater
 from .data.clevrer_twin import generate_clevrer
 from .data.video import load_clips, save_clips
 from .fileio import DamagedFileError, cache_lock
+from .video_config import TWIN_OBJECT_DEFAULTS
 
 _LOADED: dict = {}  # datasets already loaded in this process, by cache file
 _DIGITS: dict = {}  # the digits of each data folder, loaded once per process
@@ -143,6 +143,8 @@ class ClipSet:
         """(root, "real" or "twin")."""
         real = self.real_root(data_dir)
         if real is not None:
+            if self.objects():
+                warnings.warn(f"{self.objects()} apply to the CATER twin only; the real CATER in {real} is used")
             return real, "real"
         return Path(data_dir) / "twins" / f"{self.name}_{config_hash(self.twin_params())}", "twin"
 
