@@ -14,7 +14,7 @@ unless said).
   3x3x3 convolutions at every scale, ``--cater-lr``, ``--cater-norm batch``): whether their size on
   screen is. Each beside the same linear classifier on the target
   frames' pixel differences.
-* **Fig. 2 at a budget** (``--only cater_fig2`` with the ``--cater-*`` options above):
+* **Fig. 2 at a budget** (``--only cater_fig2`` with the ``--cater-*`` options above, ``--seeds``, ``--workers``):
   the pipeline's whole Fig. 2 step, latent models included, on the twin of fewer, twice larger objects: whether
   claim 6 becomes informative there.
 * **Fig. 5**: the quick profile's reconstruction pair (generative without VC, VJ-VCR with decoder) trained
@@ -137,10 +137,11 @@ def cater_fig2(data: Path, videos: int, steps: int, channels: tuple[int, int] | 
                lr: float | None = None, norm: str = "group", workers: int | None = None,
                seeds: tuple[int, ...] = (0,)) -> list[dict]:
     """Fig. 2 at a larger budget, through the pipeline's own Fig. 2 step (``run_cater``: the latent models, the
-    encoder trained on the actions, random z, the oracle, claim 6's verdict), seed 0, on the twin of fewer,
-    twice larger objects with ``videos`` training videos, ``steps`` for every CATER model, and the video
-    encoder's ``channels`` and ``temporal`` layout; its files land in
-    DATA/budget-out/fig2_<videos>v_<steps>[_c<c1>-<c2>][_t<temporal>]_larger/."""
+    encoder trained on the actions, random z, the oracle, claim 6's verdict) on ``seeds`` with ``workers``
+    training processes, on the twin of fewer, twice larger objects (``LARGER``) with ``videos`` training videos,
+    ``steps`` for every CATER model, and the video encoder of ``cater_encoder``; its files land in
+    DATA/budget-out/fig2_<videos>v_<steps>[_c<c1>-<c2>][_t<temporal>][_lr<lr>][_n<norm>]_larger/ (seeds share it:
+    its CSVs hold the last invocation's)."""
     model, train, suffix, label = cater_encoder(channels, temporal, lr, norm)
     profile = replace(QUICK, name="budget", cater=replace(QUICK.cater, num_train=videos, **LARGER),
                       video_model=model, video_train=train, cater_latent=replace(QUICK.cater_latent, steps=steps))
