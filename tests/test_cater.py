@@ -110,8 +110,8 @@ def test_the_twins_object_options_are_a_config_with_their_own_twin_and_clips(tmp
     assert big.objects() == {"twin_scale": 2.0, "twin_objects": (3, 4)}
     assert big.root(tmp_path)[0] != plain.root(tmp_path)[0] and big.path(tmp_path) != plain.path(tmp_path)
     root, _ = big.ensure_source(tmp_path)
-    for scene in (root / "scenes").glob("*.json"):
-        assert 3 <= len(json.loads(scene.read_text())["objects"]) <= 4
+    counts = [len(json.loads(f.read_text())["objects"]) for f in (root / "scenes").glob("*.json")]
+    assert len(counts) == cfg.num_train + cfg.num_test and set(counts) <= {3, 4}
     assert json.loads((root / "twin.json").read_text())["object_scale"] == 2.0
     with pytest.raises(ValueError, match="CLEVRER twin has no such options"):
         ClipSet("clevrer", "train", replace(SMOKE.clevrer, twin_scale=2.0))
