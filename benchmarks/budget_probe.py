@@ -109,10 +109,9 @@ def cater_ceiling(data: Path, size: int, steps: int, videos: int = QUICK.cater.n
     ctx = setup(profile, data / "budget-out", data, seeds=(0,))
     model, train, suffix, label = cater_encoder(channels, temporal, lr, norm)
     name = f"cater_ceiling_{size}px_{steps}" + ("" if videos == QUICK.cater.num_train else f"_{videos}v") + suffix
-    if larger:
-        return _cater_ceiling(ctx, data, cater, name + "_larger", size, steps, videos, " (objects 2x larger, 3-5)",
-                              model, train, label)
-    return _cater_ceiling(ctx, data, cater, name, size, steps, videos, "", model, train, label)
+    twin = " (objects 2x larger, 3-5)" if larger else ""
+    return _cater_ceiling(ctx, data, cater, name + ("_larger" if larger else ""), size, steps, videos, twin, model,
+                          train, label)
 
 
 def _cater_ceiling(ctx, data: Path, cater, name: str, size: int, steps: int, videos: int, twin: str, model,

@@ -19,16 +19,15 @@ the project's encoder from the actions; ``--norm group`` (GroupNorm with 2 group
 (``8 8 32 32``: the project's quick widths) ask the same of its normalisation and widths.
 
 Twins: the quick profile's (``pipeline``) and the one of fewer, twice larger objects (``larger``: 3-5 per
-scene, ``budget_probe.fewer_larger_objects``), each with the quick profile's 210 training videos and with more
-(``--videos``); one seed each (``--seed``). The clips are the pipeline's (``vjvcr.datasets.ClipSet``), cached
-under DATA/clips and shared with ``budget_probe.py``. Prints and writes a Markdown table; asserts nothing.
+scene, ``budget_probe.LARGER``: ``twin_scale = 2``, ``twin_objects = (3, 5)``), each with the quick profile's
+210 training videos and with more (``--videos``); one seed each (``--seed``). The clips are the pipeline's
+(``vjvcr.datasets.ClipSet``), cached under DATA/clips and shared with ``budget_probe.py``. Prints and writes a Markdown table; asserts nothing.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,7 +39,7 @@ from tqdm.auto import tqdm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from budget_probe import fewer_larger_objects  # noqa: E402  (beside this script)
+from budget_probe import LARGER  # noqa: E402  (beside this script)
 from report import publish  # noqa: E402
 from vjvcr.config import QUICK  # noqa: E402
 from vjvcr.datasets import ClipSet  # noqa: E402
@@ -88,9 +87,8 @@ def pooled(net: ActionCNN, frames: np.ndarray, batch: int = 256) -> np.ndarray:
 
 def learnability(data: Path, twin: str, videos: int, steps: int, seed: int, readout: str = "max",
                  batch: int = 32, norm: str = "batch", widths=(16, 32, 64, 128)) -> dict:
-    cfg = replace(QUICK.cater, num_train=videos)
-    with fewer_larger_objects() if twin == "larger" else nullcontext():
-        tr, te = (ClipSet("cater", split, cfg).load(data) for split in ("train", "val"))
+    cfg = replace(QUICK.cater, num_train=videos, **(LARGER if twin == "larger" else {}))
+    tr, te = (ClipSet("cater", split, cfg).load(data) for split in ("train", "val"))
     torch.manual_seed(seed)
     net = ActionCNN(classes=tr.clip_labels.shape[1], readout=readout, frames=tr.frames.shape[1], norm=norm,
                     widths=widths)

@@ -208,3 +208,16 @@ def test_every_relative_link_in_the_docs_leads_to_a_file():
             if path and "://" not in path and not path.startswith("mailto:") and not (page.parent / path).exists():
                 broken.append(f"{page.relative_to(ROOT)}: {target}")
     assert not broken, broken
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "benchmarks").glob("*.py")
+                                          if '__name__ == "__main__"' in p.read_text()))
+def test_every_benchmark_script_imports_and_explains_itself(script):
+    """A benchmark script's imports still resolve after the package moves (``--help`` runs them all, trains
+    nothing): scripts import from the package and from each other, and no other test runs them."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--help"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0 and "usage:" in out.stdout, out.stderr[-2000:]
