@@ -94,6 +94,17 @@ def test_claim6_reads_the_representations_ceilings_not_the_oracle(tmp_path):
     assert REVERSED in _claim6(render_fig2(tmp_path))
 
 
+def test_fig2_names_its_profile_with_or_without_a_data_summary(tmp_path):
+    """A Fig. 2 run alone (budget_probe's) has no data summary: the step passes its profile's name."""
+    from vjvcr.claims import render_fig2
+
+    _fig2_files(tmp_path, dict(vjvcr=12.2, gen=13.1, random=12.4))
+    assert "profile `?`" in render_fig2(tmp_path)
+    assert "profile `budget`" in render_fig2(tmp_path, profile="budget")
+    (tmp_path / "data_summary.json").write_text('{"profile": "quick"}')
+    assert "profile `quick`" in render_fig2(tmp_path)
+
+
 def test_the_readme_headline_gives_a_pairwise_claim_its_overall_verdict(tmp_path):
     """claims.md's first row of a claim holds its first pair's verdict; the headline must show the overall one."""
     from vjvcr.readme import claim_lines

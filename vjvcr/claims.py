@@ -159,8 +159,9 @@ def claim6_verdict(got: dict) -> str:
                     beats_floor(got["gen"], floor, ceiling=ceiling, margin=MARGINS["map"])])
 
 
-def render_fig2(out_dir: str | Path) -> str:
-    """Fig. 2's numbers in Markdown (ours ± std (paper)), chance, floor and ceilings beside them, and claim 6."""
+def render_fig2(out_dir: str | Path, profile: str | None = None) -> str:
+    """Fig. 2's numbers in Markdown (ours ± std (paper)), chance, floor and ceilings beside them, and claim 6.
+    ``profile``: the profile's name, when the folder has no data summary to read it from (a Fig. 2 alone)."""
     out_dir = Path(out_dir)
     agg, per = pd.read_csv(out_dir / "fig2_cater_map.csv"), pd.read_csv(out_dir / "fig2_cater_map_per_seed.csv")
     got = {m: Measured.of(sub["map"]) for m, sub in per.groupby("model")}
@@ -173,8 +174,9 @@ def render_fig2(out_dir: str | Path) -> str:
     source = agg["source"].iloc[0] if "source" in agg else "?"
     lines += ["", f"Task 1 (14 actions) on {'the synthetic CATER twin' if source == 'twin' else 'CATER'}: a clip's "
               "label is the set of actions whose time span overlaps its target frames (the paper's 'aggregated set of "
-              f"actions in the target frames'). Ours: mean ± sample std over the seeds (profile `{profile_name(out_dir)}`), "
-              "the paper's value in brackets; chance = mean prevalence of the scored classes. Floor: random z; ceilings: "
+              f"actions in the target frames'). Ours: mean ± sample std over the seeds (profile "
+              f"`{profile or profile_name(out_dir)}`), the paper's value in brackets; chance = mean prevalence of the "
+              "scored classes. Floor: random z; ceilings: "
               "the same classifier on each model's own representation of the clip, [h_x, h_y], and on that of the same "
               "encoder trained on the action labels; an oracle on the scene annotations (the fraction of the target "
               "frames each action covers). " + RULE_REF, "",

@@ -99,5 +99,5 @@ def run_cater(ctx: Context):
     agg["source"] = tr.meta.get("source")
     agg.to_csv(ctx.out_dir / "fig2_cater_map.csv", index=False, float_format="%.4f")
     ctx.save(plots.fig2_cater(per_seed, agg, source=tr.meta.get("source")), "fig2_cater_map.png")
-    render_fig2(ctx.out_dir)
+    render_fig2(ctx.out_dir, profile=ctx.profile.name)
     return agg
