@@ -1,14 +1,22 @@
 """Can Fig. 5's encoder and decoder draw a digit at all at the pair's budget? A diagnostic, not a figure.
 
     python benchmarks/fig5_autoencoder.py --data DIR [--steps 3000] [--wide] [--out benchmarks/results/X.md]
+        [--predictor mlp|residual [--target present|next] [--frames K] [--hidden H]]
 
 Trains the project's own ``Encoder`` and ``Decoder`` (``vjvcr.models``, the quick profile's widths, or with
 ``--wide`` channels 16-32-64 and d = 128) as a plain autoencoder of the three input frames of the quick
 MovingMNIST clips: ``Dec(Enc(x)) ~ x``, pixel MSE, the pipeline's optimiser and learning-rate schedule
 (``vjvcr.train.optimizer`` and ``lr_at``), batch 32, one thread. No predictor: if this draws digits where the
 Fig. 5 pair draws blobs, what the pair lacks is carrying the shape through the prediction; if it draws blobs
-too, the encoder and decoder are the limit at this budget. Writes the PSNR on 1,000 test clips beside the
-all-black floor, and a figure of inputs and reconstructions (``<out>.png``). Asserts nothing.
+too, the encoder and decoder are the limit at this budget.
+
+With ``--predictor``, the project's ``Predictor`` (the pair's MLP, or the residual one) sits between them:
+``Dec(Pred(Enc(x)))`` is trained on ``--target present`` (the input frames themselves: the predictor only has
+to pass the states through) or ``--target next`` (the first ``--frames`` target frames: a prediction over a
+horizon short enough that the future is nearly certain). The first tells whether the predictor can carry the
+shape at all, the second whether it can carry it forward. Writes the PSNR on 1,000 test clips per frame beside
+the all-black floor and the last input frame repeated, and a figure of targets and outputs (``<out>.png``).
+Asserts nothing.
 """
 from __future__ import annotations
 
@@ -34,34 +42,47 @@ from report import publish  # noqa: E402  (benchmarks/report.py, beside this scr
 from vjvcr.analysis import psnr_per_clip  # noqa: E402
 from vjvcr.config import QUICK  # noqa: E402
 from vjvcr.context import setup  # noqa: E402
-from vjvcr.models import Decoder, Encoder, to_float_frames  # noqa: E402
+from vjvcr.models import PREDICTORS, Decoder, Encoder, Predictor, to_float_frames  # noqa: E402
 from vjvcr.steps.data import prepare_data  # noqa: E402
 from vjvcr.train import lr_at, optimizer  # noqa: E402
 
-def train_autoencoder(frames: np.ndarray, model_cfg, size: int, tc, seed: int = 0):
-    """Enc and Dec trained on Dec(Enc(x)) ~ x for the first three frames of uint8 clips [N, T, H, W], with the
-    pipeline's AdamW and learning-rate schedule at ``tc`` (a TrainConfig: steps, batch_size, lr, warm-up)."""
+def targets(clips: torch.Tensor, target: str, frames: int) -> torch.Tensor:
+    """What the networks learn to draw from the input frames: themselves ("present": the last ``frames`` of
+    them) or the first ``frames`` target frames ("next")."""
+    n_in = QUICK.data.num_input
+    return clips[:, n_in - frames:n_in] if target == "present" else clips[:, n_in:n_in + frames]
+
+
+def train_autoencoder(frames: np.ndarray, model_cfg, size: int, tc, seed: int = 0, predictor: bool = False,
+                      target: str = "present", k: int = 3):
+    """Enc and Dec (and with ``predictor`` the model's Predictor between them, ``k`` output states) trained on
+    pixel MSE against ``targets(clips, target, k)`` for uint8 clips [N, T, H, W], with the pipeline's AdamW and
+    learning-rate schedule at ``tc`` (a TrainConfig: steps, batch_size, lr, warm-up). Returns the networks as
+    one function x -> frames, and the training losses."""
     torch.manual_seed(seed)
     enc, dec = Encoder(model_cfg), Decoder(model_cfg, size=size)
-    opt = optimizer(torch.nn.ModuleList([enc, dec]), tc, torch.device("cpu"))
-    x_all = torch.from_numpy(frames[:, :QUICK.data.num_input])
+    pred = Predictor(model_cfg, num_input=QUICK.data.num_input, num_target=k) if predictor else torch.nn.Identity()
+    nets = torch.nn.ModuleList([enc, pred, dec])
+    opt = optimizer(nets, tc, torch.device("cpu"))
+    clips = torch.from_numpy(frames)
     gen = torch.Generator().manual_seed(seed)
     losses = []
     for step in tqdm(range(tc.steps), desc="autoencoder", mininterval=10):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, tc)
-        x = to_float_frames(x_all[torch.randint(len(x_all), (tc.batch_size,), generator=gen)])
-        loss = torch.mean((dec(enc(x)) - x) ** 2)
+        c = to_float_frames(clips[torch.randint(len(clips), (tc.batch_size,), generator=gen)])
+        loss = torch.mean((dec(pred(enc(c[:, :QUICK.data.num_input]))) - targets(c, target, k)) ** 2)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    return enc.eval(), dec.eval(), losses
+    nets.eval()
+    return (lambda x: dec(pred(enc(x)))), losses
 
 
 @torch.no_grad()
-def reconstruct(enc, dec, frames: np.ndarray) -> np.ndarray:
-    out = [dec(enc(to_float_frames(torch.from_numpy(frames[i:i + 250, :QUICK.data.num_input])))).numpy()
+def reconstruct(net, frames: np.ndarray) -> np.ndarray:
+    out = [net(to_float_frames(torch.from_numpy(frames[i:i + 250, :QUICK.data.num_input]))).numpy()
            for i in range(0, len(frames), 250)]
     return np.concatenate(out)
 
@@ -70,49 +91,85 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT / "data")
     ap.add_argument("--out", type=Path, default=None, help="Markdown file (its figure beside it, same stem)")
+    ap.add_argument("--append", action="store_true",
+                    help="add this run's row and command to --out's table (its figure: <out>_<n>.png, n its row)")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--wide", action="store_true", help="channels 16-32-64, d = 128 instead of the quick widths")
+    ap.add_argument("--predictor", choices=PREDICTORS, default=None,
+                    help="put the model's predictor between encoder and decoder (default: none, an autoencoder)")
+    ap.add_argument("--hidden", type=int, default=None, help="the predictor's hidden width (default: the profile's)")
+    ap.add_argument("--target", choices=("present", "next"), default="present",
+                    help="draw the input frames (present) or the first target frames (next; needs --predictor)")
+    ap.add_argument("--frames", type=int, default=None,
+                    help="how many frames to draw (default: the 3 input frames; with --target next, 1)")
     a = ap.parse_args(argv)
+    n_in = QUICK.data.num_input
+    k = a.frames or (n_in if a.target == "present" else 1)
+    if a.predictor is None and (a.target != "present" or k != n_in or a.hidden):
+        ap.error("--target next, --frames and --hidden need --predictor (an autoencoder draws its own input frames)")
+    if a.target == "present" and not 1 <= k <= n_in:
+        ap.error(f"--target present draws at most the {n_in} input frames (got --frames {k})")
     torch.set_num_threads(1)
     model = replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM) if a.wide else QUICK.model
+    model = replace(model, predictor=a.predictor or model.predictor, pred_hidden=a.hidden or model.pred_hidden)
     ctx = setup(replace(QUICK, name="budget"), a.data / "budget-out" / "fig5_autoencoder", a.data, seeds=(0,))
     sets = prepare_data(ctx, stochastic=False)
     train, test = sets["train"].frames, sets["test"].frames[:QUICK.analysis.num_clips]
     t = time.perf_counter()
     tc = replace(QUICK.train, steps=a.steps, batch_size=a.batch)
-    enc, dec, losses = train_autoencoder(train, model, QUICK.data.size, tc)
+    net, losses = train_autoencoder(train, model, QUICK.data.size, tc, predictor=a.predictor is not None,
+                                    target=a.target, k=k)
     seconds = time.perf_counter() - t
-    target = test[:, :QUICK.data.num_input].astype(np.float32) / 255
-    rec = reconstruct(enc, dec, test)[:, :, 0]  # [N, 3, H, W] like target
-    psnr = float(psnr_per_clip(rec, target).mean())
-    black = float(psnr_per_clip(np.zeros_like(target), target).mean())
+    clips = test.astype(np.float32) / 255
+    target = targets(torch.from_numpy(clips), a.target, k).numpy()  # [N, k, H, W]
+    rec = reconstruct(net, test)[:, :, 0]  # [N, k, H, W] like target
+    last = np.repeat(clips[:, n_in - 1:n_in], k, axis=1)
+    def db(x, j=slice(None)):  # mean PSNR over clips, of all k frames or of frame j
+        return float(psnr_per_clip(x[:, j], target[:, j]).mean())
+    per_frame = ", ".join(f"{db(rec, slice(j, j + 1)):.1f}" for j in range(k))
+    copy_last = ", ".join(f"{db(last, slice(j, j + 1)):.1f}" for j in range(k)) if a.target == "next" else "–"
     widths = f"channels {'-'.join(map(str, model.channels))}, d = {model.dim}, pool {model.pool}"
+    path = "Dec(Enc(x))" if a.predictor is None else \
+        f"Dec(Pred(Enc(x))), {a.predictor} predictor (hidden {model.pred_hidden})"
+    drawn = f"the {k} input frame{'s' * (k > 1)}" if a.target == "present" else f"the first {k} target frame{'s' * (k > 1)}"
+    flags = "".join([" --wide" if a.wide else "", f" --predictor {a.predictor}" if a.predictor else "",
+                     f" --hidden {a.hidden}" if a.hidden else "", f" --target {a.target}" if a.predictor else "",
+                     f" --frames {a.frames}" if a.frames else ""])
+    row = f"| {widths} | {path} | {drawn} | {a.steps} ({a.batch}) | {db(rec):.1f} dB ({per_frame}) " \
+          f"| {db(np.zeros_like(target)):.1f} dB | {copy_last} | {np.mean(losses[-50:]):.4f} | {seconds:.0f} |"
+    command = f"`python benchmarks/fig5_autoencoder.py --steps {a.steps}{flags}`"
+    table, commands = [row], [command]
+    if a.append and a.out and a.out.exists():  # earlier rows and commands first
+        old = a.out.read_text().splitlines()
+        table = [line for line in old if line.startswith("| ") and not line.startswith("| networks")] + table
+        commands = [line[2:] for line in old if line.startswith("- `")] + commands
     text = "\n".join([
-        "# Fig. 5's encoder and decoder as a plain autoencoder of the input frames",
+        "# Fig. 5's encoder and decoder: can they draw the digit?",
         "",
-        "| networks | steps (batch) | PSNR of the 3 input frames | all-black | final training MSE | seconds (1 thread) |",
-        "|---|---|---|---|---|---|",
-        f"| {widths} | {a.steps} ({a.batch}) | {psnr:.1f} dB | {black:.1f} dB | {np.mean(losses[-50:]):.4f} "
-        f"| {seconds:.0f} |",
+        "| networks | path | draws | steps (batch) | PSNR (per frame) | all-black | last input frame repeated (per frame) "
+        "| final training MSE | seconds (1 thread) |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *table,
         "",
-        f"`python benchmarks/fig5_autoencoder.py --steps {a.steps}{' --wide' if a.wide else ''}` on the quick "
-        "MovingMNIST clips (1,000 test clips).",
+        "On the quick MovingMNIST clips (1,000 test clips), one seed, a 2-core CPU; the rows' commands in order:",
+        *(f"- {c}" for c in commands),
     ]) + "\n"
     publish(text, a.out)
-    fig, axes = plt.subplots(6, 3, figsize=(3, 6))
+    fig, axes = plt.subplots(6, k, figsize=(max(k, 2), 6), squeeze=False)
     for c in range(3):
-        for t_ in range(3):
-            for r, (label, img) in enumerate((("input", target[c, t_]), ("autoencoder", rec[c, t_]))):
+        for t_ in range(k):
+            for r, (label, img) in enumerate((("target", target[c, t_]), ("drawn", rec[c, t_]))):
                 ax = axes[2 * c + r, t_]
                 ax.imshow(img, cmap="gray", vmin=0, vmax=1)
                 ax.set_xticks([]), ax.set_yticks([])
                 if t_ == 0:
                     ax.set_ylabel(label, fontsize=6)
-    fig.suptitle(f"autoencoder, {widths}, {a.steps} steps: {psnr:.1f} dB", fontsize=6)
+    fig.suptitle(f"{path}\n{widths}, {drawn}, {a.steps} steps: {db(rec):.1f} dB", fontsize=5)
     fig.tight_layout()
     if a.out:
-        fig.savefig(a.out.with_suffix(".png"), dpi=120)
+        stem = a.out.stem + (f"_{len(table)}" if a.append else "")
+        fig.savefig(a.out.with_name(stem + ".png"), dpi=120)
 
 
 if __name__ == "__main__":
