@@ -169,3 +169,15 @@ def test_the_manifest_records_every_run_folder_with_a_warning_when_the_plans_fai
     with pytest.warns(UserWarning, match="planned runs could not be listed"):
         record = manifest.runs()
     assert list(record["runs"]) == [folder.name] and "other_run_folders" not in record
+
+
+def test_the_manifest_names_the_cpu_and_its_instruction_sets(tmp_path):
+    """Runs on two CPUs differ in their last bits: the manifest records which CPU ran them."""
+    from vjvcr.manifest import cpu_record
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Example CPU @ 2.0GHz\nflags\t\t: fpu sse2 avx avx2 avx512f\n\n"
+                    "processor\t: 1\nmodel name\t: Example CPU @ 2.0GHz\nflags\t\t: fpu sse2 avx avx2 avx512f\n")
+    assert cpu_record(info) == dict(cpu_model="Example CPU @ 2.0GHz", cpu_features=["avx2", "avx512f"])
+    missing = cpu_record(tmp_path / "absent")
+    assert missing["cpu_features"] is None and missing["cpu_model"]

@@ -60,6 +60,23 @@ class PeakMemory:
         self._thread.join()
 
 
+CPU_FEATURES = ("avx2", "avx512f", "amx_tile")  # the instruction sets the CPU kernels choose between
+
+
+def cpu_record(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict:
+    """The CPU's model name and which of CPU_FEATURES it has, from ``cpuinfo`` (Linux); the same numbers trained
+    on two CPUs can differ in their last bits, so the manifest says which one ran. Elsewhere: the platform's name."""
+    try:
+        lines = cpuinfo.read_text().splitlines()
+    except OSError:
+        return dict(cpu_model=platform.processor() or platform.machine(), cpu_features=None)
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    return dict(cpu_model=fields.get("model name") or platform.machine(),
+                cpu_features=[f for f in CPU_FEATURES if f in flags])
+
+
 def environment_record() -> dict:
     versions = {}
     for pkg in PACKAGES:
@@ -70,7 +87,7 @@ def environment_record() -> dict:
     device = (f"cuda: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available()
               else f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
     record = dict(python=sys.version.split()[0], platform=platform.platform(), packages=versions, device=device,
-                  git_commit=git_commit(), vjvcr=shown_path(Path(__file__).resolve().parent))
+                  git_commit=git_commit(), vjvcr=shown_path(Path(__file__).resolve().parent), **cpu_record())
     if torch.cuda.is_available():
         record.update(cuda=torch.version.cuda, gpu=torch.cuda.get_device_name(0),
                       gpu_memory_gib=round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1))
