@@ -25,7 +25,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -41,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from report import publish  # noqa: E402  (benchmarks/report.py, beside this script)
 from vjvcr.config import get_profile  # noqa: E402
 from vjvcr.device import pick_device  # noqa: E402
+from vjvcr.manifest import cpu_record  # noqa: E402
 from vjvcr.runconfig import VARIANTS  # noqa: E402
 from vjvcr.models import to_float_frames  # noqa: E402
 from vjvcr.runconfig import RunConfig, build_model  # noqa: E402
@@ -152,7 +152,7 @@ def side_by_side(a) -> str:
                     f"| {med['new']:.2f} ({min(got['new']):.2f}-{max(got['new']):.2f}) | {med['new'] / med['today']:.2f}x "
                     f"| {med['new_bf16']:.2f} | {med['new_bf16'] / med['today']:.2f}x |")
         print(rows[-1], flush=True)
-    machine = f"CPU {platform.processor() or platform.machine()}, {cores} cores"
+    machine = f"CPU {cpu_record()['cpu_model']}, {cores} cores"
     return "\n".join([
         f"# Training throughput, today's step against the new one, profile `{a.profile}`, {machine}", "",
         f"{dt.date.today()}, torch {torch.__version__}. Steps/s of the training loop's own step (batch "
@@ -197,7 +197,7 @@ def main(argv=None):
     profile = replace(profile, train=train)
     steps = a.steps or (50 if dev.type == "cuda" else 10)
     machine = (torch.cuda.get_device_name(0) if dev.type == "cuda"
-               else f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
+               else f"CPU {cpu_record()['cpu_model']}, {torch.get_num_threads()} threads")
     dtype = torch.bfloat16 if train.precision == "bf16" else torch.float32
     peak = matmul_flops(dev, 8192 if dev.type == "cuda" else 1024, 20 if dev.type == "cuda" else 5, dtype)
     rows = [bench_variant(v, profile, dev, steps, a.batch_size, a.max_seconds / 4) for v in a.variants.split(",")]

@@ -181,3 +181,11 @@ def test_the_manifest_names_the_cpu_and_its_instruction_sets(tmp_path):
     assert cpu_record(info) == dict(cpu_model="Example CPU @ 2.0GHz", cpu_features=["avx2", "avx512f"])
     missing = cpu_record(tmp_path / "absent")
     assert missing["cpu_features"] is None and missing["cpu_model"]
+    # and the manifest carries this machine's record, its device line naming the same CPU
+    from vjvcr.manifest import environment_record
+    import torch
+
+    env, here = environment_record(), cpu_record()
+    assert env["cpu_model"] == here["cpu_model"] and env["cpu_features"] == here["cpu_features"]
+    if not torch.cuda.is_available():
+        assert env["device"].startswith(f"cpu: {here['cpu_model']}, ")

@@ -84,10 +84,11 @@ def environment_record() -> dict:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             versions[pkg] = None
+    cpu = cpu_record()
     device = (f"cuda: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available()
-              else f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
+              else f"cpu: {cpu['cpu_model']}, {torch.get_num_threads()} threads")
     record = dict(python=sys.version.split()[0], platform=platform.platform(), packages=versions, device=device,
-                  git_commit=git_commit(), vjvcr=shown_path(Path(__file__).resolve().parent), **cpu_record())
+                  git_commit=git_commit(), vjvcr=shown_path(Path(__file__).resolve().parent), **cpu)
     if torch.cuda.is_available():
         record.update(cuda=torch.version.cuda, gpu=torch.cuda.get_device_name(0),
                       gpu_memory_gib=round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1))
