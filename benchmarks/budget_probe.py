@@ -24,7 +24,8 @@ unless said).
   (channels 16-32-64, d = 128, ../shared/PAPER.md) instead of the quick profile's; ``--fig5-predictor residual``:
   the predictor adds its output to the last input state; ``--fig5-hidden``: the predictor's hidden width;
   ``--fig5-horizon K``: clips of 3 + K frames, so the loss sees only the first K target frames (not the paper's
-  objective): whether the far, uncertain frames are what make the predictions blobs.
+  objective): whether the far, uncertain frames are what make the predictions blobs; ``--fig5-train-clips N``:
+  N generated training clips instead of 6,000, whether the long runs are fitting their training clips.
 * **Claim 5b** (``--only table2_wide``, ``--table2-steps``): Table 2's latent models at the widths of the autoencoder
   that draws digits: whether the wider state keeps digit identity for z* to leak.
 * **Claim 2**: the pair the quick profile leaves uninformative, the generative model with VC against VJ-VCR with
@@ -169,21 +170,24 @@ WIDE_CHANNELS, WIDE_DIM = (16, 32, 64), 128
 
 
 def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor: str = "mlp",
-              hidden: int | None = None, horizon: int | None = None) -> list[dict]:
+              hidden: int | None = None, horizon: int | None = None, train_clips: int | None = None) -> list[dict]:
     """Fig. 5's pair (generative without VC, VJ-VCR with decoder) trained ``steps`` at ``batch``, through the
     pipeline's own Fig. 5 step: its PNG and CSVs land in DATA/budget-out/fig5_<steps>[_wide][_<predictor>]
-    [_h<hidden>][_t<horizon>]/. ``wide``: the widths of the plain autoencoder that drew digits (channels 16-32-64, d = 128;
+    [_h<hidden>][_t<horizon>][_n<train_clips>]/. ``wide``: the widths of the plain autoencoder that drew digits (channels 16-32-64, d = 128;
     ../shared/PAPER.md); ``predictor``: ``ModelConfig.predictor`` ("residual": h~_y = h_x[last] + MLP);
     ``hidden``: the predictor's hidden width instead of the profile's; ``horizon``: the number of target frames
-    (clips of 3 + ``horizon`` frames, so the loss sees only the first ``horizon`` instead of the paper's 12)."""
+    (clips of 3 + ``horizon`` frames, so the loss sees only the first ``horizon`` instead of the paper's 12);
+    ``train_clips``: generated training clips instead of the quick profile's 6,000 (same generator, same test clips)."""
     model = replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM) if wide else QUICK.model
     model = replace(model, predictor=predictor, pred_hidden=hidden or model.pred_hidden)
     frames = QUICK.data.num_input + horizon if horizon else QUICK.data.num_frames
-    profile = replace(QUICK, name="budget", data=replace(QUICK.data, num_frames=frames),
+    clips = train_clips or QUICK.data.num_train
+    profile = replace(QUICK, name="budget", data=replace(QUICK.data, num_frames=frames, num_train=clips),
                       analysis=replace(QUICK.analysis, fig5_steps=steps, fig5_batch_size=batch,
                                        fig5_model=None if model == QUICK.model else model))
     tag = f"fig5_{steps}" + ("_wide" if wide else "") + ("" if predictor == "mlp" else f"_{predictor}") \
-        + (f"_h{hidden}" if hidden else "") + (f"_t{horizon}" if horizon else "")
+        + (f"_h{hidden}" if hidden else "") + (f"_t{horizon}" if horizon else "") \
+        + (f"_n{train_clips}" if train_clips else "")
     ctx = setup(profile, data / "budget-out" / tag, data, seeds=(0,))
     test = prepare_data(ctx, stochastic=False)["test"].frames[:profile.analysis.num_clips]
     n_in = profile.data.num_input
@@ -198,7 +202,8 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor:
              f"{first3['black']:.1f} / {first3['copy_last']:.1f})"
     widths = (f", channels {'-'.join(map(str, WIDE_CHANNELS))}, d = {WIDE_DIM}" if wide else "") \
         + ("" if predictor == "mlp" else f", {predictor} predictor") + (f", predictor hidden {hidden}" if hidden else "") \
-        + (f", loss on the first {horizon} target frames only" if horizon else "")
+        + (f", loss on the first {horizon} target frames only" if horizon else "") \
+        + (f", {clips:,} training clips" if train_clips else "")
     return [dict(what=f"Fig. 5: {name}, {steps} steps at batch {batch}{widths}",
                  value=f"{psnr[model]:.1f} dB (first 3 frames {first3[model]:.1f}, first {first[model]:.1f})",
                  reference=floors + f"; first: {first['black']:.1f} / {first['copy_last']:.1f}", seconds=seconds)
@@ -281,6 +286,8 @@ def main(argv=None):
     ap.add_argument("--fig5-hidden", type=int, default=None, help="the Fig. 5 pair's predictor hidden width")
     ap.add_argument("--fig5-horizon", type=int, default=None,
                     help="the Fig. 5 pair's target frames (default: the profile's 12): its loss sees only these")
+    ap.add_argument("--fig5-train-clips", type=int, default=None,
+                    help=f"training clips of the Fig. 5 pair (default: the quick profile's {QUICK.data.num_train:,})")
     ap.add_argument("--table2-steps", type=int, default=1000, help="training steps of --only table2_wide")
     a = ap.parse_args(argv)
     rows = []
@@ -300,7 +307,7 @@ def main(argv=None):
                            a.cater_norm, workers=a.workers, seeds=a.seeds)
     if a.only in (None, "fig5"):
         rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide, predictor=a.fig5_predictor,
-                          hidden=a.fig5_hidden, horizon=a.fig5_horizon)
+                          hidden=a.fig5_hidden, horizon=a.fig5_horizon, train_clips=a.fig5_train_clips)
     if a.only == "claim2":
         rows += claim2_pair(a.data, a.fig5_steps, 32, seeds=(0,), workers=a.workers)
     if a.only == "table2_wide":

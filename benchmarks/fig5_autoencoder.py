@@ -1,7 +1,7 @@
 """Can Fig. 5's encoder and decoder draw a digit at all at the pair's budget? A diagnostic, not a figure.
 
     python benchmarks/fig5_autoencoder.py --data DIR [--steps 3000] [--wide] [--out benchmarks/results/X.md]
-        [--predictor mlp|residual [--target present|next] [--frames K] [--hidden H]]
+        [--predictor mlp|residual [--target present|next] [--frames K] [--hidden H]] [--train-clips N]
 
 Trains the project's own ``Encoder`` and ``Decoder`` (``vjvcr.models``, the quick profile's widths, or with
 ``--wide`` channels 16-32-64 and d = 128) as a plain autoencoder of the three input frames of the quick
@@ -14,7 +14,8 @@ With ``--predictor``, the project's ``Predictor`` (the pair's MLP, or the residu
 ``Dec(Pred(Enc(x)))`` is trained on ``--target present`` (the input frames themselves: the predictor only has
 to pass the states through) or ``--target next`` (the first ``--frames`` target frames: a prediction over a
 horizon short enough that the future is nearly certain). The first tells whether the predictor can carry the
-shape at all, the second whether it can carry it forward. Writes the PSNR on 1,000 test clips per frame beside
+shape at all, the second whether it can carry it forward. ``--train-clips N`` trains on N generated clips
+instead of the quick profile's 6,000 (the same generator and test clips), to tell overfitting from capacity. Writes the PSNR on 1,000 test clips per frame beside
 the all-black floor and the last input frame repeated, and a figure of targets and outputs (``<out>.png``).
 Asserts nothing.
 """
@@ -103,6 +104,8 @@ def main(argv=None):
                     help="draw the input frames (present) or the first target frames (next; needs --predictor)")
     ap.add_argument("--frames", type=int, default=None,
                     help="how many frames to draw (default: the 3 input frames; with --target next, 1)")
+    ap.add_argument("--train-clips", type=int, default=None,
+                    help=f"training clips to generate (default: the quick profile's {QUICK.data.num_train:,})")
     a = ap.parse_args(argv)
     n_in = QUICK.data.num_input
     k = a.frames or (n_in if a.target == "present" else 1)
@@ -113,7 +116,11 @@ def main(argv=None):
     torch.set_num_threads(1)
     model = replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM) if a.wide else QUICK.model
     model = replace(model, predictor=a.predictor or model.predictor, pred_hidden=a.hidden or model.pred_hidden)
-    ctx = setup(replace(QUICK, name="budget"), a.data / "budget-out" / "fig5_autoencoder", a.data, seeds=(0,))
+    if a.train_clips is not None and a.train_clips < a.batch:
+        ap.error(f"--train-clips must be at least the batch ({a.batch}); got {a.train_clips}")
+    data = replace(QUICK.data, num_train=a.train_clips or QUICK.data.num_train)
+    ctx = setup(replace(QUICK, name="budget", data=data), a.data / "budget-out" / "fig5_autoencoder", a.data,
+                seeds=(0,))
     sets = prepare_data(ctx, stochastic=False)
     train, test = sets["train"].frames, sets["test"].frames[:QUICK.analysis.num_clips]
     t = time.perf_counter()
@@ -132,31 +139,40 @@ def main(argv=None):
     widths = f"channels {'-'.join(map(str, model.channels))}, d = {model.dim}, pool {model.pool}"
     path = "Dec(Enc(x))" if a.predictor is None else \
         f"Dec(Pred(Enc(x))), {a.predictor} predictor (hidden {model.pred_hidden})"
-    drawn = f"the {k} input frame{'s' * (k > 1)}" if a.target == "present" else f"the first {k} target frame{'s' * (k > 1)}"
+    drawn = (f"the {k} input frames" if k > 1 else "the last input frame") if a.target == "present" else \
+        (f"the first {k} target frames" if k > 1 else "the first target frame")
     flags = "".join([" --wide" if a.wide else "", f" --predictor {a.predictor}" if a.predictor else "",
                      f" --hidden {a.hidden}" if a.hidden else "", f" --target {a.target}" if a.predictor else "",
-                     f" --frames {a.frames}" if a.frames else ""])
-    row = f"| {widths} | {path} | {drawn} | {a.steps} ({a.batch}) | {db(rec):.1f} dB ({per_frame}) " \
+                     f" --frames {a.frames}" if a.frames else "",
+                     f" --train-clips {a.train_clips}" if a.train_clips else ""])
+    row = f"| {widths} | {path} | {drawn} | {a.steps} ({a.batch}) | {len(train):,} | {db(rec):.1f} dB ({per_frame}) " \
           f"| {db(np.zeros_like(target)):.1f} dB | {copy_last} | {np.mean(losses[-50:]):.4f} | {seconds:.0f} |"
     command = f"`python benchmarks/fig5_autoencoder.py --steps {a.steps}{flags}`"
-    table, commands = [row], [command]
-    if a.append and a.out and a.out.exists():  # earlier rows and commands first
+    header = "| networks | path | draws | steps (batch) | training clips | PSNR (per frame) | all-black " \
+             "| last input frame repeated (per frame) | final training MSE | seconds (1 thread) |"
+    table, commands, prose = [row], [command], []
+    if a.append and a.out and a.out.exists():  # earlier rows and commands first, the prose below them kept
         old = a.out.read_text().splitlines()
+        if header not in old:
+            sys.exit(f"{a.out} has another table header (an older format of this script): its rows would not line up "
+                     "with this one's; write to a new --out")
         table = [line for line in old if line.startswith("| ") and not line.startswith("| networks")] + table
         commands = [line[2:] for line in old if line.startswith("- `")] + commands
+        last_command = max(i for i, line in enumerate(old) if line.startswith("- `"))
+        prose = old[last_command + 1:]
     text = "\n".join([
         "# Fig. 5's encoder and decoder: can they draw the digit?",
         "",
-        "| networks | path | draws | steps (batch) | PSNR (per frame) | all-black | last input frame repeated (per frame) "
-        "| final training MSE | seconds (1 thread) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        header,
+        "|---|---|---|---|---|---|---|---|---|---|",
         *table,
         "",
         "On the quick MovingMNIST clips (1,000 test clips), one seed, a 2-core CPU; the rows' commands in order:",
         *(f"- {c}" for c in commands),
-    ]) + "\n"
+        *prose,
+    ]).rstrip("\n") + "\n"
     publish(text, a.out)
-    fig, axes = plt.subplots(6, k, figsize=(max(k, 2), 6), squeeze=False)
+    fig, axes = plt.subplots(6, k, figsize=(max(k, 3), 6), squeeze=False)  # 3 inches: room for the title
     for c in range(3):
         for t_ in range(k):
             for r, (label, img) in enumerate((("target", target[c, t_]), ("drawn", rec[c, t_]))):
