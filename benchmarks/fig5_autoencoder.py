@@ -81,6 +81,36 @@ def train_autoencoder(frames: np.ndarray, model_cfg, size: int, tc, seed: int = 
     return (lambda x: dec(pred(enc(x)))), losses
 
 
+HEADER = ("| networks | path | draws | steps (batch) | training clips | PSNR (per frame) | all-black "
+          "| last input frame repeated (per frame) | final training MSE | seconds (1 thread) |")
+
+
+def results_text(row: str, command: str, old: str | None = None) -> tuple[str, int]:
+    """The Markdown results file with ``row`` and its ``command`` last, and its number of rows. ``old`` (the
+    file's text, with ``--append``): its rows and commands come first and the prose below its commands is kept;
+    a file of another table format raises ValueError (its rows would not line up with this one's)."""
+    table, commands, prose = [row], [command], []
+    if old is not None:
+        lines = old.splitlines()
+        if HEADER not in lines:
+            raise ValueError("it has another table header (an older format of this script)")
+        table = [line for line in lines if line.startswith("| ") and line != HEADER] + table
+        commands = [line[2:] for line in lines if line.startswith("- `")] + commands
+        prose = lines[max((i for i, line in enumerate(lines) if line.startswith("- `")), default=len(lines)) + 1:]
+    text = "\n".join([
+        "# Fig. 5's encoder and decoder: can they draw the digit?",
+        "",
+        HEADER,
+        "|---" * HEADER.count(" | ") + "|---|",
+        *table,
+        "",
+        "On the quick MovingMNIST clips (1,000 test clips), one seed, a 2-core CPU; the rows' commands in order:",
+        *(f"- {c}" for c in commands),
+        *prose,
+    ]).rstrip("\n") + "\n"
+    return text, len(table)
+
+
 @torch.no_grad()
 def reconstruct(net, frames: np.ndarray) -> np.ndarray:
     out = [net(to_float_frames(torch.from_numpy(frames[i:i + 250, :QUICK.data.num_input]))).numpy()
@@ -148,29 +178,10 @@ def main(argv=None):
     row = f"| {widths} | {path} | {drawn} | {a.steps} ({a.batch}) | {len(train):,} | {db(rec):.1f} dB ({per_frame}) " \
           f"| {db(np.zeros_like(target)):.1f} dB | {copy_last} | {np.mean(losses[-50:]):.4f} | {seconds:.0f} |"
     command = f"`python benchmarks/fig5_autoencoder.py --steps {a.steps}{flags}`"
-    header = "| networks | path | draws | steps (batch) | training clips | PSNR (per frame) | all-black " \
-             "| last input frame repeated (per frame) | final training MSE | seconds (1 thread) |"
-    table, commands, prose = [row], [command], []
-    if a.append and a.out and a.out.exists():  # earlier rows and commands first, the prose below them kept
-        old = a.out.read_text().splitlines()
-        if header not in old:
-            sys.exit(f"{a.out} has another table header (an older format of this script): its rows would not line up "
-                     "with this one's; write to a new --out")
-        table = [line for line in old if line.startswith("| ") and not line.startswith("| networks")] + table
-        commands = [line[2:] for line in old if line.startswith("- `")] + commands
-        last_command = max(i for i, line in enumerate(old) if line.startswith("- `"))
-        prose = old[last_command + 1:]
-    text = "\n".join([
-        "# Fig. 5's encoder and decoder: can they draw the digit?",
-        "",
-        header,
-        "|---|---|---|---|---|---|---|---|---|---|",
-        *table,
-        "",
-        "On the quick MovingMNIST clips (1,000 test clips), one seed, a 2-core CPU; the rows' commands in order:",
-        *(f"- {c}" for c in commands),
-        *prose,
-    ]).rstrip("\n") + "\n"
+    try:
+        text, rows = results_text(row, command, a.out.read_text() if a.append and a.out and a.out.exists() else None)
+    except ValueError as e:
+        sys.exit(f"{a.out}: {e}; write to a new --out")
     publish(text, a.out)
     fig, axes = plt.subplots(6, k, figsize=(max(k, 3), 6), squeeze=False)  # 3 inches: room for the title
     for c in range(3):
@@ -184,7 +195,7 @@ def main(argv=None):
     fig.suptitle(f"{path}\n{widths}, {drawn}, {a.steps} steps: {db(rec):.1f} dB", fontsize=5)
     fig.tight_layout()
     if a.out:
-        stem = a.out.stem + (f"_{len(table)}" if a.append else "")
+        stem = a.out.stem + (f"_{rows}" if a.append else "")
         fig.savefig(a.out.with_name(stem + ".png"), dpi=120)
 
 

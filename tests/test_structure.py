@@ -221,3 +221,30 @@ def test_every_benchmark_script_imports_and_explains_itself(script):
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--help"], capture_output=True,
                          text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0 and "usage:" in out.stdout, out.stderr[-2000:]
+
+
+def test_fig5_autoencoder_appends_rows_keeps_the_prose_and_refuses_another_format():
+    """``fig5_autoencoder.py --append``: earlier rows and commands first, the prose below them kept; a file of
+    another column layout is refused rather than mixed (its rows would not line up)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from fig5_autoencoder import HEADER, results_text
+
+    first, rows = results_text("| a | 1 |", "`cmd one`")
+    assert rows == 1 and HEADER in first and "- `cmd one`" in first
+    columns = HEADER.count(" | ") + 1
+    assert first.splitlines()[3] == "|---" * columns + "|"
+    text, rows = results_text("| b | 2 |", "`cmd two`", first + "\nWhat the rows say.\n")
+    lines = text.splitlines()
+    assert rows == 2 and lines.index("| a | 1 |") < lines.index("| b | 2 |")
+    assert lines.index("- `cmd one`") < lines.index("- `cmd two`") < lines.index("What the rows say.")
+    assert text.count(HEADER) == 1
+    with pytest.raises(ValueError, match="another table header"):
+        results_text("| c | 3 |", "`cmd three`", first.replace("| training clips ", ""))
+    # the committed diagnosis is in today's format: appending to it keeps its rows and its prose
+    committed = (ROOT / "benchmarks" / "results" / "fig5_predictor_path.md").read_text()
+    text, rows = results_text("| new |", "`new`", committed)
+    assert rows == committed.count("\n| channels") + 1
+    assert text.startswith("\n\n".join(committed.split("\n\n")[:2]) + "\n| new |\n")  # title, table, new row
+    assert committed.rstrip("\n").splitlines()[-1] == text.rstrip("\n").splitlines()[-1]
