@@ -173,9 +173,10 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor:
               hidden: int | None = None, horizon: int | None = None, train_clips: int | None = None) -> list[dict]:
     """Fig. 5's pair (generative without VC, VJ-VCR with decoder) trained ``steps`` at ``batch``, through the
     pipeline's own Fig. 5 step: its PNG and CSVs land in DATA/budget-out/fig5_<steps>[_wide][_<predictor>]
-    [_h<hidden>][_t<horizon>][_n<train_clips>]/. ``wide``: the widths of the plain autoencoder that drew digits (channels 16-32-64, d = 128;
-    ../shared/PAPER.md); ``predictor``: ``ModelConfig.predictor`` ("residual": h~_y = h_x[last] + MLP);
-    ``hidden``: the predictor's hidden width instead of the profile's; ``horizon``: the number of target frames
+    [_h<hidden>][_t<horizon>][_n<train_clips>]/. ``wide``: the widths of the plain autoencoder that drew digits
+    (channels 16-32-64, d = 128; ../shared/PAPER.md); ``predictor``: ``ModelConfig.predictor`` ("residual":
+    h~_y = h_x[last] + MLP); ``hidden``: the predictor's hidden width instead of the profile's; ``horizon``: the
+    number of target frames
     (clips of 3 + ``horizon`` frames, so the loss sees only the first ``horizon`` instead of the paper's 12);
     ``train_clips``: generated training clips instead of the quick profile's 6,000 (same generator, same test clips)."""
     model = replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM) if wide else QUICK.model

@@ -15,8 +15,9 @@ With ``--predictor``, the project's ``Predictor`` (the pair's MLP, or the residu
 to pass the states through) or ``--target next`` (the first ``--frames`` target frames: a prediction over a
 horizon short enough that the future is nearly certain). The first tells whether the predictor can carry the
 shape at all, the second whether it can carry it forward. ``--train-clips N`` trains on N generated clips
-instead of the quick profile's 6,000 (the same generator and test clips), to tell overfitting from capacity. Writes the PSNR on 1,000 test clips per frame beside
-the all-black floor and the last input frame repeated, and a figure of targets and outputs (``<out>.png``).
+instead of the quick profile's 6,000 (the same generator and test clips), to tell overfitting from capacity.
+Writes the PSNR on 1,000 test clips per frame beside the all-black floor and the last input frame repeated, and
+a figure of targets and outputs (``<out>.png``).
 Asserts nothing.
 """
 from __future__ import annotations
