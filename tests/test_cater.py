@@ -222,3 +222,6 @@ def test_fig2_rows_are_the_same_computed_in_worker_processes(tmp_path):
     a, b = (pd.read_csv(ctx.out_dir / "fig2_cater_map_per_seed.csv") for ctx in (here, workers))
     assert len(a) == len(b) > 5 and list(a["model"]) == list(b["model"])
     pd.testing.assert_frame_equal(a, b)
+    # a Fig. 2 step without the data step (budget_probe's) has no data summary: the step names its profile itself
+    assert not (here.out_dir / "data_summary.json").exists()
+    assert "profile `smoke`" in (here.out_dir / "fig2.md").read_text()
