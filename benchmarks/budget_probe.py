@@ -176,8 +176,8 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor:
     [_h<hidden>][_t<horizon>][_n<train_clips>]/. ``wide``: the widths of the plain autoencoder that drew digits
     (channels 16-32-64, d = 128; ../shared/PAPER.md); ``predictor``: ``ModelConfig.predictor`` ("residual":
     h~_y = h_x[last] + MLP); ``hidden``: the predictor's hidden width instead of the profile's; ``horizon``: the
-    number of target frames
-    (clips of 3 + ``horizon`` frames, so the loss sees only the first ``horizon`` instead of the paper's 12);
+    number of target frames (clips of 3 + ``horizon`` frames, so the loss sees only the first ``horizon`` instead
+    of the paper's 12);
     ``train_clips``: generated training clips instead of the quick profile's 6,000 (same generator, same test clips)."""
     model = replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM) if wide else QUICK.model
     model = replace(model, predictor=predictor, pred_hidden=hidden or model.pred_hidden)
