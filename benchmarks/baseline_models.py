@@ -26,8 +26,10 @@ class SpatialConv(nn.Module):
 
 
 class TemporalConv(nn.Module):
-    def __init__(self, c_in: int, c_out: int):
+    def __init__(self, c_in: int, c_out: int, kernel: int = 3):
         super().__init__()
+        if kernel != 3:
+            raise ValueError("the earlier layers had only the kernel-3 temporal convolution")
         self.linear = nn.Linear(3 * c_in, c_out)
         self.bn = nn.BatchNorm1d(c_out)
 

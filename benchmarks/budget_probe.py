@@ -25,7 +25,9 @@ unless said).
   the predictor adds its output to the last input state; ``--fig5-hidden``: the predictor's hidden width;
   ``--fig5-horizon K``: clips of 3 + K frames, so the loss sees only the first K target frames (not the paper's
   objective): whether the far, uncertain frames are what make the predictions blobs; ``--fig5-train-clips N``:
-  N generated training clips instead of 6,000, whether the long runs are fitting their training clips.
+  N generated training clips instead of 6,000, whether the long runs are fitting their training clips;
+  ``--fig5-decoder per_frame``: the decoder's temporal convolutions of kernel 1, so that the far targets' blurred
+  states cannot reach the first frames' drawing.
 * **Claim 5b** (``--only table2_wide``, ``--table2-steps``): Table 2's latent models at the widths of the autoencoder
   that draws digits: whether the wider state keeps digit identity for z* to leak.
 * **Claim 2**: the pair the quick profile leaves uninformative, the generative model with VC against VJ-VCR with
@@ -58,7 +60,7 @@ from vjvcr.context import setup  # noqa: E402
 from vjvcr.analysis import psnr_floors, psnr_per_clip  # noqa: E402
 from vjvcr.datasets import ClipSet, MovingMNISTSet  # noqa: E402
 from vjvcr.launch import train_runs  # noqa: E402
-from vjvcr.models import PREDICTORS  # noqa: E402
+from vjvcr.models import DECODERS, PREDICTORS  # noqa: E402
 from vjvcr.plans import shorter  # noqa: E402
 from vjvcr.probes import encode  # noqa: E402
 from vjvcr.runconfig import Options  # noqa: E402
@@ -170,17 +172,19 @@ WIDE_CHANNELS, WIDE_DIM = (16, 32, 64), 128
 
 
 def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor: str = "mlp",
-              hidden: int | None = None, horizon: int | None = None, train_clips: int | None = None) -> list[dict]:
+              hidden: int | None = None, horizon: int | None = None, train_clips: int | None = None,
+              decoder: str = "temporal") -> list[dict]:
     """Fig. 5's pair (generative without VC, VJ-VCR with decoder) trained ``steps`` at ``batch``, through the
     pipeline's own Fig. 5 step: its PNG and CSVs land in DATA/budget-out/fig5_<steps>[_wide][_<predictor>]
-    [_h<hidden>][_t<horizon>][_n<train_clips>]/. ``wide``: the widths of the plain autoencoder that drew digits
+    [_h<hidden>][_t<horizon>][_n<train_clips>][_<decoder>]/. ``wide``: the widths of the plain autoencoder that drew digits
     (channels 16-32-64, d = 128; ../shared/PAPER.md); ``predictor``: ``ModelConfig.predictor`` ("residual":
     h~_y = h_x[last] + MLP); ``hidden``: the predictor's hidden width instead of the profile's; ``horizon``: the
     number of target frames (clips of 3 + ``horizon`` frames, so the loss sees only the first ``horizon`` instead
     of the paper's 12);
-    ``train_clips``: generated training clips instead of the quick profile's 6,000 (same generator, same test clips)."""
+    ``train_clips``: generated training clips instead of the quick profile's 6,000 (same generator, same test clips);
+    ``decoder``: ``ModelConfig.decoder`` ("per_frame": each frame drawn from its own predicted state alone)."""
     model = replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM) if wide else QUICK.model
-    model = replace(model, predictor=predictor, pred_hidden=hidden or model.pred_hidden)
+    model = replace(model, predictor=predictor, pred_hidden=hidden or model.pred_hidden, decoder=decoder)
     frames = QUICK.data.num_input + horizon if horizon else QUICK.data.num_frames
     clips = train_clips or QUICK.data.num_train
     profile = replace(QUICK, name="budget", data=replace(QUICK.data, num_frames=frames, num_train=clips),
@@ -188,7 +192,7 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor:
                                        fig5_model=None if model == QUICK.model else model))
     tag = f"fig5_{steps}" + ("_wide" if wide else "") + ("" if predictor == "mlp" else f"_{predictor}") \
         + (f"_h{hidden}" if hidden else "") + (f"_t{horizon}" if horizon else "") \
-        + (f"_n{train_clips}" if train_clips else "")
+        + (f"_n{train_clips}" if train_clips else "") + ("" if decoder == "temporal" else f"_{decoder}")
     ctx = setup(profile, data / "budget-out" / tag, data, seeds=(0,))
     test = prepare_data(ctx, stochastic=False)["test"].frames[:profile.analysis.num_clips]
     n_in = profile.data.num_input
@@ -204,7 +208,8 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor:
     widths = (f", channels {'-'.join(map(str, WIDE_CHANNELS))}, d = {WIDE_DIM}" if wide else "") \
         + ("" if predictor == "mlp" else f", {predictor} predictor") + (f", predictor hidden {hidden}" if hidden else "") \
         + (f", loss on the first {horizon} target frames only" if horizon else "") \
-        + (f", {clips:,} training clips" if train_clips else "")
+        + (f", {clips:,} training clips" if train_clips else "") \
+        + ("" if decoder == "temporal" else ", per-frame decoder")
     return [dict(what=f"Fig. 5: {name}, {steps} steps at batch {batch}{widths}",
                  value=f"{psnr[model]:.1f} dB (first 3 frames {first3[model]:.1f}, first {first[model]:.1f})",
                  reference=floors + f"; first: {first['black']:.1f} / {first['copy_last']:.1f}", seconds=seconds)
@@ -284,6 +289,8 @@ def main(argv=None):
                     help="the Fig. 5 pair at the widths of the autoencoder that drew digits (16-32-64, d = 128)")
     ap.add_argument("--fig5-predictor", choices=PREDICTORS, default="mlp",
                     help="the Fig. 5 pair's predictor (residual: h~_y = h_x[last] + MLP(h_x))")
+    ap.add_argument("--fig5-decoder", choices=DECODERS, default="temporal",
+                    help="the Fig. 5 pair's decoder (per_frame: no temporal mixing, each frame from its own state)")
     ap.add_argument("--fig5-hidden", type=int, default=None, help="the Fig. 5 pair's predictor hidden width")
     ap.add_argument("--fig5-horizon", type=int, default=None,
                     help="the Fig. 5 pair's target frames (default: the profile's 12): its loss sees only these")
@@ -308,7 +315,8 @@ def main(argv=None):
                            a.cater_norm, workers=a.workers, seeds=a.seeds)
     if a.only in (None, "fig5"):
         rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide, predictor=a.fig5_predictor,
-                          hidden=a.fig5_hidden, horizon=a.fig5_horizon, train_clips=a.fig5_train_clips)
+                          hidden=a.fig5_hidden, horizon=a.fig5_horizon, train_clips=a.fig5_train_clips,
+                          decoder=a.fig5_decoder)
     if a.only == "claim2":
         rows += claim2_pair(a.data, a.fig5_steps, 32, seeds=(0,), workers=a.workers)
     if a.only == "table2_wide":

@@ -143,6 +143,7 @@ def test_the_predictor_field_leaves_earlier_runs_hashes_alone():
     before = cfg.to_dict()
     del before["model"]["predictor"]  # a config.json written before the field existed
     assert RunConfig.from_dict(before).hash() == cfg.hash()
+    del before["model"]["decoder"]  # added later still
     from vjvcr.config import config_hash
     from vjvcr.runconfig import NOT_HASHED
     for k in NOT_HASHED:
@@ -150,3 +151,34 @@ def test_the_predictor_field_leaves_earlier_runs_hashes_alone():
     assert cfg.hash() == config_hash(before)  # the hash of the earlier layout, computed independently
     other = replace(cfg, model=replace(SMOKE.model, predictor="residual"))
     assert other.hash() != cfg.hash()
+
+
+def test_per_frame_decoder_draws_each_frame_from_its_own_state():
+    """With ``decoder="per_frame"`` changing one target state changes that frame's drawing only; with the default
+    temporal decoder it reaches the neighbouring frames too. Other names are refused."""
+    data = DataConfig(size=32, digit_size=14)
+    for kind, spreads in (("temporal", True), ("per_frame", False)):
+        torch.manual_seed(0)
+        dec = VJVCR(ModelConfig(channels=(4, 8, 8), dim=12, pred_hidden=32, decoder=kind), data).decoder.eval()
+        h = torch.randn(2, 7, 12)
+        h2 = h.clone()
+        h2[:, 3] += 1.0
+        with torch.no_grad():
+            diff = (dec(h2) - dec(h)).abs().amax(dim=(0, 2, 3, 4))  # per frame
+        assert diff[3] > 1e-3
+        assert (diff[[1, 2, 4, 5]].min() > 1e-6) == spreads  # two layers of kernel 3: two frames either side
+        assert diff[[0, 6]].max() == 0
+    with pytest.raises(ValueError, match="decoder"):
+        VJVCR(ModelConfig(channels=(4, 8, 8), dim=12, pred_hidden=32, decoder="recurrent"), data)
+
+
+def test_the_decoder_field_leaves_earlier_runs_hashes_alone():
+    """A run with the default decoder hashes as before the field existed; a per-frame decoder is another run."""
+    from dataclasses import replace
+
+    from vjvcr.runconfig import RunConfig
+    cfg = RunConfig(variant="vjvcr_dec", seed=0, data=SMOKE.data, model=SMOKE.model, train=SMOKE.train)
+    before = cfg.to_dict()
+    del before["model"]["decoder"]  # a config.json written before the field existed
+    assert RunConfig.from_dict(before).hash() == cfg.hash()
+    assert replace(cfg, model=replace(SMOKE.model, decoder="per_frame")).hash() != cfg.hash()

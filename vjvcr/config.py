@@ -42,6 +42,10 @@ class ModelConfig:
     # side of the map the final average pooling leaves (1: one vector per frame; 2: 2x2 cells of d / 4 channels)
     pool: int = 1
     predictor: str = "mlp"  # or "residual" (vjvcr.models.PREDICTORS; a Fig. 5 probe, hashed only if not "mlp")
+    # "temporal": the decoder's 2 temporal convolutions mix neighbouring target frames; "per_frame": they see one
+    # frame each (kernel 1), so no frame's drawing depends on another's state (vjvcr.models.DECODERS; a Fig. 5
+    # probe, hashed only if not "temporal")
+    decoder: str = "temporal"
 
 
 @dataclass(frozen=True)

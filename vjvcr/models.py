@@ -75,16 +75,17 @@ class SpatialConv(nn.Module):
 
 
 class TemporalConv(nn.Module):
-    """A kernel-3 convolution along time only (zero-padded, so T is kept), then BN and ReLU.
+    """A kernel-3 convolution along time only (zero-padded, so T is kept), then BN and ReLU; ``kernel=1``: per frame.
 
     ``Conv3d(c_in, c_out, kernel_size=(3, 1, 1), padding=(1, 0, 0))`` on the channels_last_3d view
     of [B, T, H, W, C] (no copy; half the time of concatenating neighbouring frames for a matrix
     product, the form this replaced), BatchNorm over every (clip, frame, pixel).
     """
 
-    def __init__(self, c_in: int, c_out: int):
+    def __init__(self, c_in: int, c_out: int, kernel: int = 3):
         super().__init__()
-        self.conv = nn.Conv3d(c_in, c_out, (3, 1, 1), padding=(1, 0, 0)).to(memory_format=torch.channels_last_3d)
+        self.conv = nn.Conv3d(c_in, c_out, (kernel, 1, 1), padding=(kernel // 2, 0, 0)).to(
+            memory_format=torch.channels_last_3d)
         self.bn = nn.BatchNorm1d(c_out)
 
     def forward(self, x):  # [B, T, H, W, C]
@@ -129,6 +130,9 @@ class Encoder(nn.Module):
 # "mlp": the paper's MLP; "residual": its output added to the last input state, h~_y[t] = h_x[last] + MLP(h_x)[t],
 # its last layer starting at zero so that the untrained predictor repeats the last state (measured for Fig. 5)
 PREDICTORS = ("mlp", "residual")
+# "temporal": the decoder's temporal convolutions mix neighbouring frames (kernel 3); "per_frame": kernel 1, each
+# frame drawn from its own state alone (measured for Fig. 5: does the mixing blur the first predicted frames?)
+DECODERS = ("temporal", "per_frame")
 
 
 class Predictor(nn.Module):
@@ -173,17 +177,23 @@ class Predictor(nn.Module):
 
 
 class Decoder(nn.Module):
-    """Mirror of the encoder: per-frame d-vector -> frames, via 2 temporal and 3 transposed convs."""
+    """Mirror of the encoder: per-frame d-vector -> frames, via 2 temporal and 3 transposed convs.
+
+    ``cfg.decoder = "per_frame"`` gives the temporal layers kernel 1: every frame is drawn from its own state.
+    """
 
     def __init__(self, cfg: ModelConfig, *, size: int):
         super().__init__()
         c1, c2, c3 = cfg.channels
         if size % 8:
             raise ValueError(f"frame size {size} must be divisible by 8")
+        if cfg.decoder not in DECODERS:
+            raise ValueError(f"ModelConfig.decoder = {cfg.decoder!r} is not one of {', '.join(DECODERS)}")
+        k = 3 if cfg.decoder == "temporal" else 1
         self.s0, self.c3 = size // 8, c3
         self.inp = nn.Linear(cfg.dim, c3 * self.s0 * self.s0)
         self.layers = nn.Sequential(
-            TemporalConv(c3, c3), SpatialConv(c3, c2, transpose=True), TemporalConv(c2, c2),
+            TemporalConv(c3, c3, k), SpatialConv(c3, c2, transpose=True), TemporalConv(c2, c2, k),
             SpatialConv(c2, c1, transpose=True), SpatialConv(c1, 1, transpose=True, norm=False),
         )
 

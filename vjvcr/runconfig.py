@@ -109,7 +109,8 @@ class ConfigMismatchError(RuntimeError):
 NOT_HASHED = ("checkpoint_every", "precision", "compile")
 # fields added after runs were made: hashed only when they differ from their default, so that the runs made
 # before keep their folders (a run with the default is the same run as before the field existed)
-HASHED_UNLESS_DEFAULT = (("model", "predictor", "mlp"), ("model", "temporal", "last"), ("model", "norm", "group"),
+HASHED_UNLESS_DEFAULT = (("model", "predictor", "mlp"), ("model", "decoder", "temporal"), ("model", "temporal", "last"),
+                         ("model", "norm", "group"),
                          *(("data", k, v) for k, v in TWIN_OBJECT_DEFAULTS.items()))
 
 
