@@ -176,8 +176,8 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor:
               decoder: str = "temporal") -> list[dict]:
     """Fig. 5's pair (generative without VC, VJ-VCR with decoder) trained ``steps`` at ``batch``, through the
     pipeline's own Fig. 5 step: its PNG and CSVs land in DATA/budget-out/fig5_<steps>[_wide][_<predictor>]
-    [_h<hidden>][_t<horizon>][_n<train_clips>][_<decoder>]/. ``wide``: the widths of the plain autoencoder that drew digits
-    (channels 16-32-64, d = 128; ../shared/PAPER.md); ``predictor``: ``ModelConfig.predictor`` ("residual":
+    [_h<hidden>][_t<horizon>][_n<train_clips>][_<decoder>]/. ``wide``: the widths of the plain autoencoder that drew
+    digits (channels 16-32-64, d = 128; ../shared/PAPER.md); ``predictor``: ``ModelConfig.predictor`` ("residual":
     h~_y = h_x[last] + MLP); ``hidden``: the predictor's hidden width instead of the profile's; ``horizon``: the
     number of target frames (clips of 3 + ``horizon`` frames, so the loss sees only the first ``horizon`` instead
     of the paper's 12);

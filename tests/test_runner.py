@@ -189,3 +189,21 @@ def test_the_manifest_names_the_cpu_and_its_instruction_sets(tmp_path):
     assert env["cpu_model"] == here["cpu_model"] and env["cpu_features"] == here["cpu_features"]
     if not torch.cuda.is_available():
         assert env["device"].startswith(f"cpu: {here['cpu_model']}, ")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PSS is a Linux measure")
+def test_peak_memory_counts_shared_pages_once_in_pss_and_once_per_process_in_rss():
+    """A forked child shares its parent's 200 MB (copy-on-write): summed RSS counts them twice, summed PSS once."""
+    import multiprocessing as mp
+
+    from vjvcr.manifest import PeakMemory
+
+    block = bytearray(os.urandom(1024)) * (200 * 1024)  # 200 MB, every page written
+    mb = 2**20
+    with PeakMemory(interval=0.05, pss_every=1) as mem:
+        child = mp.get_context("fork").Process(target=time.sleep, args=(1.5,))
+        child.start()
+        child.join()
+    assert len(block) == 200 * mb
+    assert mem.peak >= 2 * 200 * mb  # the parent's block and the child's view of it
+    assert 200 * mb <= mem.peak_pss <= mem.peak - 150 * mb

@@ -28,27 +28,46 @@ PACKAGES = ("torch", "torchvision", "numpy", "papermill", "ipykernel", "ipywidge
 
 
 class PeakMemory:
-    """Polls the RSS of this process and its children (the notebook kernel, training workers); keeps the peak."""
+    """Polls the memory of this process and its children (the notebook kernel, training workers); keeps the peaks.
 
-    def __init__(self, interval: float = 0.2):
+    ``peak``: the RSS summed over the processes, every ``interval`` seconds. It counts the pages the processes
+    share (torch's libraries, hundreds of MB) once per process, so it overstates what the tree needs.
+    ``peak_pss``: the proportional set size summed (each shared page divided among the processes that map it),
+    what the tree needs; the kernel walks every mapping for it (milliseconds per process), so it is read only every
+    ``pss_every`` polls. None where the system has no PSS (outside Linux) or psutil is absent.
+    """
+
+    def __init__(self, interval: float = 0.2, pss_every: int = 10):
         try:
             import psutil  # absent on a lent GPU machine (its own Python): the peak is then not measured
         except ImportError:
             psutil = None
         self._psutil = psutil
         self._proc, self.interval, self.peak = psutil.Process() if psutil else None, interval, 0
+        self.pss_every, self.peak_pss = pss_every, None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _sum(self, read) -> int:
+        total = read(self._proc)
+        for child in self._proc.children(recursive=True):
+            try:
+                total += read(child)
+            except self._psutil.Error:  # ended between listing and reading
+                pass
+        return total
+
     def _run(self):
+        polls = 0
         while self._proc is not None and not self._stop.is_set():
-            total = self._proc.memory_info().rss
-            for child in self._proc.children(recursive=True):
+            self.peak = max(self.peak, self._sum(lambda p: p.memory_info().rss))
+            if polls % self.pss_every == 0:
                 try:
-                    total += child.memory_info().rss
-                except self._psutil.Error:
+                    pss = self._sum(lambda p: p.memory_full_info().pss)
+                    self.peak_pss = max(self.peak_pss or 0, pss)
+                except (AttributeError, self._psutil.Error):  # no PSS on this system
                     pass
-            self.peak = max(self.peak, total)
+            polls += 1
             self._stop.wait(self.interval)
 
     def __enter__(self):
@@ -154,6 +173,8 @@ class Manifest:
             finally:
                 entry["wall_s"] = round(time.perf_counter() - t, 1)
                 entry["peak_rss_mb"] = round(mem.peak / 2**20, 1)
+                if mem.peak_pss is not None:
+                    entry["peak_pss_mb"] = round(mem.peak_pss / 2**20, 1)
                 if torch.cuda.is_available():
                     entry["peak_gpu_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
                 entry["phases"] = self._phases(since)

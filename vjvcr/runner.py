@@ -153,7 +153,8 @@ def run_one(book: Path, ctx: Context, manifest: Manifest, sockets: str) -> int:
         if error:
             entry.update(status="failed", error=error)
     print(f"[run_all] {book.stem}: {'FAILED' if error else 'ok'} in {entry['wall_s']:.1f} s, "
-          f"peak memory {entry['peak_rss_mb']:.0f} MB", flush=True)
+          f"peak memory {entry['peak_rss_mb']:.0f} MB summed RSS"
+          + (f", {entry['peak_pss_mb']:.0f} MB PSS" if "peak_pss_mb" in entry else ""), flush=True)
     if not error:
         return 0
     if disk_full(error["error"]):
