@@ -27,7 +27,9 @@ unless said).
   objective): whether the far, uncertain frames are what make the predictions blobs; ``--fig5-train-clips N``:
   N generated training clips instead of 6,000, whether the long runs are fitting their training clips;
   ``--fig5-decoder per_frame``: the decoder's temporal convolutions of kernel 1, so that the far targets' blurred
-  states cannot reach the first frames' drawing.
+  states cannot reach the first frames' drawing; ``--fig5-predictor conv --fig5-pool 4 --fig5-dim 256``: a residual
+  predictor of 3x3 convolutions over the encoder's unpooled 4x4 map (not the paper's MLP), whether a predictor that
+  keeps the layout carries the digit's shape forward.
 * **Claim 5b** (``--only table2_wide``, ``--table2-steps``): Table 2's latent models at the widths of the autoencoder
   that draws digits: whether the wider state keeps digit identity for z* to leak.
 * **Claim 2**: the pair the quick profile leaves uninformative, the generative model with VC against VJ-VCR with
@@ -173,18 +175,21 @@ WIDE_CHANNELS, WIDE_DIM = (16, 32, 64), 128
 
 def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor: str = "mlp",
               hidden: int | None = None, horizon: int | None = None, train_clips: int | None = None,
-              decoder: str = "temporal") -> list[dict]:
+              decoder: str = "temporal", pool: int | None = None, dim: int | None = None) -> list[dict]:
     """Fig. 5's pair (generative without VC, VJ-VCR with decoder) trained ``steps`` at ``batch``, through the
     pipeline's own Fig. 5 step: its PNG and CSVs land in DATA/budget-out/fig5_<steps>[_wide][_<predictor>]
-    [_h<hidden>][_t<horizon>][_n<train_clips>][_<decoder>]/. ``wide``: the widths of the plain autoencoder that drew
+    [_h<hidden>][_t<horizon>][_n<train_clips>][_<decoder>][_p<pool>][_d<dim>]/. ``wide``: the widths of the plain autoencoder that drew
     digits (channels 16-32-64, d = 128; ../shared/PAPER.md); ``predictor``: ``ModelConfig.predictor`` ("residual":
     h~_y = h_x[last] + MLP); ``hidden``: the predictor's hidden width instead of the profile's; ``horizon``: the
     number of target frames (clips of 3 + ``horizon`` frames, so the loss sees only the first ``horizon`` instead
     of the paper's 12);
     ``train_clips``: generated training clips instead of the quick profile's 6,000 (same generator, same test clips);
-    ``decoder``: ``ModelConfig.decoder`` ("per_frame": each frame drawn from its own predicted state alone)."""
+    ``decoder``: ``ModelConfig.decoder`` ("per_frame": each frame drawn from its own predicted state alone);
+    ``pool``, ``dim``: the side of the encoder's pooled map and d instead of the profile's (``predictor="conv"``
+    convolves that map: pool 4 at 32x32 keeps the encoder's whole 4x4 map)."""
     model = replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM) if wide else QUICK.model
-    model = replace(model, predictor=predictor, pred_hidden=hidden or model.pred_hidden, decoder=decoder)
+    model = replace(model, predictor=predictor, pred_hidden=hidden or model.pred_hidden, decoder=decoder,
+                    pool=pool or model.pool, dim=dim or model.dim)
     frames = QUICK.data.num_input + horizon if horizon else QUICK.data.num_frames
     clips = train_clips or QUICK.data.num_train
     profile = replace(QUICK, name="budget", data=replace(QUICK.data, num_frames=frames, num_train=clips),
@@ -192,7 +197,8 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor:
                                        fig5_model=None if model == QUICK.model else model))
     tag = f"fig5_{steps}" + ("_wide" if wide else "") + ("" if predictor == "mlp" else f"_{predictor}") \
         + (f"_h{hidden}" if hidden else "") + (f"_t{horizon}" if horizon else "") \
-        + (f"_n{train_clips}" if train_clips else "") + ("" if decoder == "temporal" else f"_{decoder}")
+        + (f"_n{train_clips}" if train_clips else "") + ("" if decoder == "temporal" else f"_{decoder}") \
+        + (f"_p{pool}" if pool else "") + (f"_d{dim}" if dim else "")
     ctx = setup(profile, data / "budget-out" / tag, data, seeds=(0,))
     test = prepare_data(ctx, stochastic=False)["test"].frames[:profile.analysis.num_clips]
     n_in = profile.data.num_input
@@ -205,7 +211,8 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor:
     first = per_step[per_step.target_step == 1].groupby("model")["psnr"].mean()
     floors = f"black {psnr['black']:.1f} / copy-last {psnr['copy_last']:.1f} (first 3: " \
              f"{first3['black']:.1f} / {first3['copy_last']:.1f})"
-    widths = (f", channels {'-'.join(map(str, WIDE_CHANNELS))}, d = {WIDE_DIM}" if wide else "") \
+    widths = (f", channels {'-'.join(map(str, model.channels))}, d = {model.dim}" if wide or dim else "") \
+        + (f", pooled to {model.pool}x{model.pool}" if pool else "") \
         + ("" if predictor == "mlp" else f", {predictor} predictor") + (f", predictor hidden {hidden}" if hidden else "") \
         + (f", loss on the first {horizon} target frames only" if horizon else "") \
         + (f", {clips:,} training clips" if train_clips else "") \
@@ -292,6 +299,9 @@ def main(argv=None):
     ap.add_argument("--fig5-decoder", choices=DECODERS, default="temporal",
                     help="the Fig. 5 pair's decoder (per_frame: no temporal mixing, each frame from its own state)")
     ap.add_argument("--fig5-hidden", type=int, default=None, help="the Fig. 5 pair's predictor hidden width")
+    ap.add_argument("--fig5-pool", type=int, default=None,
+                    help="the side of the Fig. 5 pair's pooled map (4 at 32x32: the whole 4x4 map, for --fig5-predictor conv)")
+    ap.add_argument("--fig5-dim", type=int, default=None, help="the Fig. 5 pair's d (divisible by the pool's cells)")
     ap.add_argument("--fig5-horizon", type=int, default=None,
                     help="the Fig. 5 pair's target frames (default: the profile's 12): its loss sees only these")
     ap.add_argument("--fig5-train-clips", type=int, default=None,
@@ -316,7 +326,7 @@ def main(argv=None):
     if a.only in (None, "fig5"):
         rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide, predictor=a.fig5_predictor,
                           hidden=a.fig5_hidden, horizon=a.fig5_horizon, train_clips=a.fig5_train_clips,
-                          decoder=a.fig5_decoder)
+                          decoder=a.fig5_decoder, pool=a.fig5_pool, dim=a.fig5_dim)
     if a.only == "claim2":
         rows += claim2_pair(a.data, a.fig5_steps, 32, seeds=(0,), workers=a.workers)
     if a.only == "table2_wide":

@@ -56,22 +56,24 @@ def test_fig5_autoencoder_writes_a_row_and_appends_the_next(data, tmp_path):
 
 def test_budget_probe_fig5_pair_trains_the_pair_with_the_asked_networks(data):
     """fig5_pair trains the two Fig. 5 models through the pipeline's own step with the options it is given
-    (here the per-frame decoder and the residual predictor): one row per model naming them, a figure in its own
-    folder, and run folders whose saved configuration carries the options."""
+    (here the per-frame decoder and the convolutional predictor over the unpooled 4x4 map, d = 256): one row per
+    model naming them, a figure in its own folder, and run folders whose saved configuration carries the options."""
     import json
 
     import budget_probe
 
-    rows = budget_probe.fig5_pair(data, 3, 8, wide=True, predictor="residual", train_clips=40, decoder="per_frame")
+    rows = budget_probe.fig5_pair(data, 3, 8, wide=True, predictor="conv", train_clips=40, decoder="per_frame",
+                                  pool=4, dim=256)
     assert [r["what"].split(",")[0] for r in rows] == ["Fig. 5: generative without VC", "Fig. 5: VJ-VCR with decoder"]
     for r in rows:
-        assert "3 steps at batch 8" in r["what"] and "residual predictor" in r["what"]
+        assert "3 steps at batch 8" in r["what"] and "conv predictor" in r["what"]
+        assert "d = 256" in r["what"] and "pooled to 4x4" in r["what"]
         assert "per-frame decoder" in r["what"] and "40 training clips" in r["what"]
         assert re.fullmatch(r"[\d.]+ dB \(first 3 frames [\d.]+, first [\d.]+\)", r["value"])
-    folder = data / "budget-out" / "fig5_3_wide_residual_n40_per_frame"
+    folder = data / "budget-out" / "fig5_3_wide_conv_n40_per_frame_p4_d256"
     assert (folder / "fig5_reconstructions.png").exists()
     configs = [json.loads(p.read_text()) for p in sorted((data / "runs").rglob("config.json"))]
     assert len(configs) == 2
     for c in configs:
         model = c["config"]["model"]
-        assert (model["decoder"], model["predictor"], model["dim"]) == ("per_frame", "residual", 128)
+        assert (model["decoder"], model["predictor"], model["dim"], model["pool"]) == ("per_frame", "conv", 256, 4)

@@ -133,6 +133,34 @@ def test_residual_predictor_adds_the_mlp_to_the_last_input_state():
         VJVCR(ModelConfig(channels=(4, 8, 8), dim=12, pred_hidden=32, predictor="transformer"), data)
 
 
+def test_conv_predictor_is_local_over_the_map_and_starts_as_the_last_state():
+    """The "conv" predictor (a Fig. 5 probe): untrained it repeats the last input state; once its last layer is not
+    zero, changing one cell of the input map changes the predicted states only within that cell's receptive field
+    (three 3x3 convolutions: 3 cells), read through the encoder's (row, column, channel) flattening. It refuses a map
+    of one cell and a latent variable."""
+    data = DataConfig(size=32, digit_size=14)
+    p, c = 8, 2  # an 8x8 map of 2 channels per cell, so cells 4 or more apart exist
+    cfg = ModelConfig(channels=(4, 8, 8), dim=p * p * c, pred_hidden=16, pool=p, predictor="conv")
+    torch.manual_seed(0)
+    pred = VJVCR(cfg, data).predictor
+    h_x = torch.randn(3, 3, p * p * c)
+    with torch.no_grad():
+        assert torch.equal(pred(h_x), h_x[:, 2].unsqueeze(1).expand(3, 12, p * p * c))
+        nn.init.normal_(pred.heads.weight, std=0.1)
+        moved = h_x.reshape(3, 3, p, p, c).clone()
+        moved[:, :, 1, 2] += 1.0  # one cell, row 1 and column 2, in every input frame
+        change = (pred(moved.reshape(3, 3, -1)) - pred(h_x)).abs().reshape(3, 12, p, p, c).amax(dim=(0, 1, 4))
+    rows, cols = torch.meshgrid(torch.arange(p), torch.arange(p), indexing="ij")
+    near = ((rows - 1).abs() <= 3) & ((cols - 2).abs() <= 3)
+    assert (change[~near] == 0).all()  # beyond the receptive field: exactly untouched
+    assert (change[near] > 1e-4).all()  # within it: every cell moves
+    with pytest.raises(ValueError, match="pool"):
+        VJVCR(ModelConfig(channels=(4, 8, 8), dim=12, pred_hidden=16, predictor="conv"), data)
+    with pytest.raises(ValueError, match="latent"):
+        from vjvcr.models import Predictor
+        Predictor(cfg, num_input=3, num_target=12, num_heads=5)
+
+
 def test_the_predictor_field_leaves_earlier_runs_hashes_alone():
     """A run with the default predictor hashes as the same run made before the field existed (its saved config
     lacks the field); another predictor is another run."""

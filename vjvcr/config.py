@@ -41,7 +41,7 @@ class ModelConfig:
     pred_hidden: int = 1024  # width of the predictor's 2 hidden layers
     # side of the map the final average pooling leaves (1: one vector per frame; 2: 2x2 cells of d / 4 channels)
     pool: int = 1
-    predictor: str = "mlp"  # or "residual" (vjvcr.models.PREDICTORS; a Fig. 5 probe, hashed only if not "mlp")
+    predictor: str = "mlp"  # or "residual", "conv" (vjvcr.models.PREDICTORS; Fig. 5 probes, hashed only if not "mlp")
     # "temporal": the decoder's 2 temporal convolutions mix neighbouring target frames; "per_frame": they see one
     # frame each (kernel 1), so no frame's drawing depends on another's state (vjvcr.models.DECODERS; a Fig. 5
     # probe, hashed only if not "temporal")

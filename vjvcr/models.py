@@ -128,11 +128,20 @@ class Encoder(nn.Module):
 
 
 # "mlp": the paper's MLP; "residual": its output added to the last input state, h~_y[t] = h_x[last] + MLP(h_x)[t],
-# its last layer starting at zero so that the untrained predictor repeats the last state (measured for Fig. 5)
-PREDICTORS = ("mlp", "residual")
+# its last layer starting at zero so that the untrained predictor repeats the last state (measured for Fig. 5);
+# "conv": residual too, but 3x3 convolutions over the encoder's pool x pool map instead of an MLP on the flattened
+# states, so that a move is a local operation (not the paper's; a Fig. 5 probe: does keeping the layout carry shapes?)
+PREDICTORS = ("mlp", "residual", "conv")
 # "temporal": the decoder's temporal convolutions mix neighbouring frames (kernel 3); "per_frame": kernel 1, each
 # frame drawn from its own state alone (measured for Fig. 5: does the mixing blur the first predicted frames?)
 DECODERS = ("temporal", "per_frame")
+
+
+class CellNorm(nn.LayerNorm):
+    """LayerNorm over the channels of each cell of a [B, C, H, W] map (no statistics shared between cells)."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
 class Predictor(nn.Module):
@@ -140,7 +149,8 @@ class Predictor(nn.Module):
 
     ``num_heads > 1`` gives the discrete-latent predictor: the hidden layers are shared and a
     one-hot z picks one of ``num_heads`` final linear layers. ``latent_dim > 0`` concatenates
-    a continuous z to the flattened h_x (the sparse latent).
+    a continuous z to the flattened h_x (the sparse latent). ``cfg.predictor = "conv"`` (a Fig. 5 probe, not
+    the paper's) replaces the MLP by three 3x3 convolutions over the pool x pool map, residual like "residual".
     """
 
     def __init__(self, cfg: ModelConfig, *, num_input: int, num_target: int,
@@ -150,7 +160,11 @@ class Predictor(nn.Module):
         self.num_target, self.dim, self.num_heads, self.latent_dim = num_target, d, num_heads, latent_dim
         if cfg.predictor not in PREDICTORS:
             raise ValueError(f"ModelConfig.predictor = {cfg.predictor!r} is not one of {', '.join(PREDICTORS)}")
-        self.residual = cfg.predictor == "residual"
+        self.residual = cfg.predictor in ("residual", "conv")
+        self.conv = cfg.predictor == "conv"
+        if self.conv:
+            self._init_conv(cfg, num_input, num_target, num_heads, latent_dim)
+            return
         self.trunk = nn.Sequential(
             nn.Linear(num_input * d + latent_dim, hid), nn.LayerNorm(hid), nn.ReLU(inplace=True),
             nn.Linear(hid, hid), nn.LayerNorm(hid), nn.ReLU(inplace=True),
@@ -159,7 +173,35 @@ class Predictor(nn.Module):
         if self.residual:  # starts as the last input state repeated: h~_y[t] = h_x[last]
             nn.init.zeros_(self.heads.weight), nn.init.zeros_(self.heads.bias)
 
+    def _init_conv(self, cfg: ModelConfig, num_input: int, num_target: int, num_heads: int, latent_dim: int):
+        if num_heads > 1 or latent_dim:
+            raise ValueError("ModelConfig.predictor = 'conv' has no latent variable (it is a Fig. 5 probe); "
+                             "use 'mlp' or 'residual' for the latent-variable models")
+        if cfg.pool < 2:
+            raise ValueError(f"ModelConfig.predictor = 'conv' needs a spatial map to convolve: model.pool = {cfg.pool} "
+                             "leaves one vector per frame; set model.pool to 2 or more")
+        hid, self.cells = cfg.pred_hidden, cfg.pool
+        self.channels = cfg.dim // (cfg.pool * cfg.pool)
+        self.trunk = nn.Sequential(  # the MLP's LayerNorm, per cell, so that every layer stays local
+            nn.Conv2d(num_input * self.channels, hid, 3, padding=1), CellNorm(hid), nn.ReLU(inplace=True),
+            nn.Conv2d(hid, hid, 3, padding=1), CellNorm(hid), nn.ReLU(inplace=True),
+        )
+        self.heads = nn.Conv2d(hid, num_target * self.channels, 3, padding=1)
+        nn.init.zeros_(self.heads.weight), nn.init.zeros_(self.heads.bias)  # starts as the last state repeated
+
+    def _forward_conv(self, h_x: torch.Tensor) -> torch.Tensor:
+        """h_x [B, T_x, d], d flattened as (row, column, channel) -> h~_y [B, T_y, d], the same layout."""
+        b, t_x, _ = h_x.shape
+        p, c = self.cells, self.channels
+        maps = h_x.reshape(b, t_x, p, p, c).permute(0, 1, 4, 2, 3).reshape(b, t_x * c, p, p)
+        out = self.heads(self.trunk(maps)).reshape(b, self.num_target, c, p, p).permute(0, 1, 3, 4, 2)
+        return out.reshape(b, self.num_target, self.dim) + h_x[:, -1, None, :]
+
     def forward(self, h_x: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        if self.conv:
+            if z is not None:
+                raise ValueError("ModelConfig.predictor = 'conv' takes no latent z")
+            return self._forward_conv(h_x)
         b = h_x.shape[0]
         inp = h_x.reshape(b, -1)
         if self.latent_dim:
