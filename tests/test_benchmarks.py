@@ -77,3 +77,23 @@ def test_budget_probe_fig5_pair_trains_the_pair_with_the_asked_networks(data):
     for c in configs:
         model = c["config"]["model"]
         assert (model["decoder"], model["predictor"], model["dim"], model["pool"]) == ("per_frame", "conv", 256, 4)
+
+
+def test_bench_precision_times_each_kind_of_run_in_both_precisions(tmp_path):
+    """One row per kind of run in the asked groups (Table 2's three VJ-VCR latents here), each with two positive
+    rates and their ratio; the report names the command; an unknown group is refused by name."""
+    import bench_precision
+
+    out = tmp_path / "precision.md"
+    bench_precision.main(["--groups", "latent", "--steps", "1", "--rounds", "1", "--out", str(out)])
+    text = out.read_text()
+    rows = [r for r in table_rows(text) if r[0] != "group"]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("latent", "vjvcr", "discrete"), ("latent", "vjvcr", "sparse"),
+                                                  ("latent", "vjvcr", "none")]
+    for r in rows:
+        fp32, bf16 = float(r[4]), float(r[5])
+        assert fp32 > 0 and bf16 > 0 and r[3] == "64"
+        assert r[6].endswith("x") and float(r[6][:-1]) == pytest.approx(bf16 / fp32, rel=0.02, abs=0.01)
+    assert "`python benchmarks/bench_precision.py`" in text
+    with pytest.raises(SystemExit):
+        bench_precision.main(["--groups", "latent,nope"])
