@@ -29,7 +29,8 @@ unless said).
   ``--fig5-decoder per_frame``: the decoder's temporal convolutions of kernel 1, so that the far targets' blurred
   states cannot reach the first frames' drawing; ``--fig5-predictor conv --fig5-pool 4 --fig5-dim 256``: a residual
   predictor of 3x3 convolutions over the encoder's unpooled 4x4 map (not the paper's MLP), whether a predictor that
-  keeps the layout carries the digit's shape forward.
+  keeps the layout carries the digit's shape forward; ``--fig5-batch`` and ``--device cuda``: the pair at another
+  batch on a lent GPU, for the long budgets this CPU cannot give (``benchmarks/NOTES.md``).
 * **Claim 5b** (``--only table2_wide``, ``--table2-steps``): Table 2's latent models at the widths of the autoencoder
   that draws digits: whether the wider state keeps digit identity for z* to leak.
 * **Claim 2**: the pair the quick profile leaves uninformative, the generative model with VC against VJ-VCR with
@@ -175,7 +176,8 @@ WIDE_CHANNELS, WIDE_DIM = (16, 32, 64), 128
 
 def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor: str = "mlp",
               hidden: int | None = None, horizon: int | None = None, train_clips: int | None = None,
-              decoder: str = "temporal", pool: int | None = None, dim: int | None = None) -> list[dict]:
+              decoder: str = "temporal", pool: int | None = None, dim: int | None = None,
+              device: str = "cpu") -> list[dict]:
     """Fig. 5's pair (generative without VC, VJ-VCR with decoder) trained ``steps`` at ``batch``, through the
     pipeline's own Fig. 5 step: its PNG and CSVs land in DATA/budget-out/fig5_<steps>[_wide][_<predictor>]
     [_h<hidden>][_t<horizon>][_n<train_clips>][_<decoder>][_p<pool>][_d<dim>]/. ``wide``: the widths of the plain autoencoder that drew
@@ -186,7 +188,9 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor:
     ``train_clips``: generated training clips instead of the quick profile's 6,000 (same generator, same test clips);
     ``decoder``: ``ModelConfig.decoder`` ("per_frame": each frame drawn from its own predicted state alone);
     ``pool``, ``dim``: the side of the encoder's pooled map and d instead of the profile's (``predictor="conv"``
-    convolves that map: pool 4 at 32x32 keeps the encoder's whole 4x4 map)."""
+    convolves that map: pool 4 at 32x32 keeps the encoder's whole 4x4 map); ``device``: where the pair trains and
+    is decoded ("cuda": a lent GPU, one run at a time unless $VJVCR_GPU_WORKERS says more). A batch other than 32
+    adds _b<batch> to the folder's name."""
     model = replace(QUICK.model, channels=WIDE_CHANNELS, dim=WIDE_DIM) if wide else QUICK.model
     model = replace(model, predictor=predictor, pred_hidden=hidden or model.pred_hidden, decoder=decoder,
                     pool=pool or model.pool, dim=dim or model.dim)
@@ -198,12 +202,12 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor:
     tag = f"fig5_{steps}" + ("_wide" if wide else "") + ("" if predictor == "mlp" else f"_{predictor}") \
         + (f"_h{hidden}" if hidden else "") + (f"_t{horizon}" if horizon else "") \
         + (f"_n{train_clips}" if train_clips else "") + ("" if decoder == "temporal" else f"_{decoder}") \
-        + (f"_p{pool}" if pool else "") + (f"_d{dim}" if dim else "")
-    ctx = setup(profile, data / "budget-out" / tag, data, seeds=(0,))
+        + (f"_p{pool}" if pool else "") + (f"_d{dim}" if dim else "") + ("" if batch == 32 else f"_b{batch}")
+    ctx = setup(profile, data / "budget-out" / tag, data, seeds=(0,), device=device)
     test = prepare_data(ctx, stochastic=False)["test"].frames[:profile.analysis.num_clips]
     n_in = profile.data.num_input
     t = time.perf_counter()
-    run_fig5(ctx, test, test[:, n_in:].astype(np.float32) / 255, None, None, "cpu")
+    run_fig5(ctx, test, test[:, n_in:].astype(np.float32) / 255, None, None, device)
     seconds = time.perf_counter() - t
     psnr = pd.read_csv(ctx.out_dir / "fig5_psnr.csv").set_index("model")["psnr"]
     per_step = pd.read_csv(ctx.out_dir / "fig5_psnr_per_step.csv")
@@ -217,7 +221,8 @@ def fig5_pair(data: Path, steps: int, batch: int, wide: bool = False, predictor:
         + (f", loss on the first {horizon} target frames only" if horizon else "") \
         + (f", {clips:,} training clips" if train_clips else "") \
         + ("" if decoder == "temporal" else ", per-frame decoder")
-    return [dict(what=f"Fig. 5: {name}, {steps} steps at batch {batch}{widths}",
+    where = "" if device == "cpu" else f", on {device}"
+    return [dict(what=f"Fig. 5: {name}, {steps} steps at batch {batch}{widths}{where}",
                  value=f"{psnr[model]:.1f} dB (first 3 frames {first3[model]:.1f}, first {first[model]:.1f})",
                  reference=floors + f"; first: {first['black']:.1f} / {first['copy_last']:.1f}", seconds=seconds)
             for model, name in (("gen", "generative without VC"), ("vjvcr_dec", "VJ-VCR with decoder"))]
@@ -280,6 +285,8 @@ def main(argv=None):
                                        "cater_larger_videos", "cater_fig2", "fig5", "claim2", "claim2_seeds", "table2_wide"),
                     default=None)
     ap.add_argument("--fig5-steps", type=int, default=10_000, help="training steps of the Fig. 5 pair")
+    ap.add_argument("--fig5-batch", type=int, default=32, help="the Fig. 5 pair's batch size (default: 32)")
+    ap.add_argument("--device", default="cpu", help="where --only fig5 trains: cpu (default) or cuda")
     ap.add_argument("--cater-steps", type=int, default=2000, help="training steps of --only cater_larger_videos")
     ap.add_argument("--cater-videos", type=int, default=1000, help="training videos of --only cater_larger_videos")
     ap.add_argument("--cater-channels", type=int, nargs=2, default=None,
@@ -324,9 +331,9 @@ def main(argv=None):
         rows += cater_fig2(a.data, a.cater_videos, a.cater_steps, a.cater_channels, a.cater_temporal, a.cater_lr,
                            a.cater_norm, workers=a.workers, seeds=a.seeds)
     if a.only in (None, "fig5"):
-        rows += fig5_pair(a.data, a.fig5_steps, 32, wide=a.fig5_wide, predictor=a.fig5_predictor,
+        rows += fig5_pair(a.data, a.fig5_steps, a.fig5_batch, wide=a.fig5_wide, predictor=a.fig5_predictor,
                           hidden=a.fig5_hidden, horizon=a.fig5_horizon, train_clips=a.fig5_train_clips,
-                          decoder=a.fig5_decoder, pool=a.fig5_pool, dim=a.fig5_dim)
+                          decoder=a.fig5_decoder, pool=a.fig5_pool, dim=a.fig5_dim, device=a.device)
     if a.only == "claim2":
         rows += claim2_pair(a.data, a.fig5_steps, 32, seeds=(0,), workers=a.workers)
     if a.only == "table2_wide":

@@ -56,8 +56,9 @@ def test_fig5_autoencoder_writes_a_row_and_appends_the_next(data, tmp_path):
 
 def test_budget_probe_fig5_pair_trains_the_pair_with_the_asked_networks(data):
     """fig5_pair trains the two Fig. 5 models through the pipeline's own step with the options it is given
-    (here the per-frame decoder and the convolutional predictor over the unpooled 4x4 map, d = 256): one row per
-    model naming them, a figure in its own folder, and run folders whose saved configuration carries the options."""
+    (here the per-frame decoder and the convolutional predictor over the unpooled 4x4 map, d = 256, batch 8): one row
+    per model naming them, a figure in its own folder named by them, and run folders whose saved configuration
+    carries the options."""
     import json
 
     import budget_probe
@@ -70,7 +71,7 @@ def test_budget_probe_fig5_pair_trains_the_pair_with_the_asked_networks(data):
         assert "d = 256" in r["what"] and "pooled to 4x4" in r["what"]
         assert "per-frame decoder" in r["what"] and "40 training clips" in r["what"]
         assert re.fullmatch(r"[\d.]+ dB \(first 3 frames [\d.]+, first [\d.]+\)", r["value"])
-    folder = data / "budget-out" / "fig5_3_wide_conv_n40_per_frame_p4_d256"
+    folder = data / "budget-out" / "fig5_3_wide_conv_n40_per_frame_p4_d256_b8"  # batch 8, not 32: named
     assert (folder / "fig5_reconstructions.png").exists()
     configs = [json.loads(p.read_text()) for p in sorted((data / "runs").rglob("config.json"))]
     assert len(configs) == 2
