@@ -160,7 +160,7 @@ class Predictor(nn.Module):
         self.num_target, self.dim, self.num_heads, self.latent_dim = num_target, d, num_heads, latent_dim
         if cfg.predictor not in PREDICTORS:
             raise ValueError(f"ModelConfig.predictor = {cfg.predictor!r} is not one of {', '.join(PREDICTORS)}")
-        self.residual = cfg.predictor in ("residual", "conv")
+        self.residual = cfg.predictor == "residual"  # the MLP's flag; "conv" is residual in its own forward path
         self.conv = cfg.predictor == "conv"
         if self.conv:
             self._init_conv(cfg, num_input, num_target, num_heads, latent_dim)
