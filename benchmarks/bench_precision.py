@@ -9,8 +9,8 @@ autocast (``train.precision = "bf16"``) shorten the quick profile's training? Ea
 plan in ``vjvcr.plans``; the supervised ceilings are left out, they train on labels and take a small share)
 trains on random uint8 clips of its own shape through the training loop itself (``vjvcr.train.Loop``), fp32
 and bf16 in alternating rounds of ``--steps`` steps after 5 warm-up steps; the medians over the rounds are
-reported, since a shared machine's speed drifts from minute to minute. Run it on an otherwise idle machine:
-one thread is timed while the other core idles, so the numbers are a little above a worker's beside another.
+reported, since a shared machine's speed drifts from minute to minute. ``--note`` records in the report what
+else the machine was doing (a worker of ./run_all.sh trains beside another; an idle core makes a run faster).
 Prints figures; asserts nothing about speed.
 """
 from __future__ import annotations
@@ -83,6 +83,7 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per kind of run")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (a run_all worker has 1)")
     ap.add_argument("--out", type=Path, default=None, help="also write the results as Markdown here")
+    ap.add_argument("--note", default="", help="what else the machine was doing, for the report")
     a = ap.parse_args(argv)
     groups = [g.strip() for g in a.groups.split(",") if g.strip()]
     unknown = [g for g in groups if g not in GROUPS]
@@ -94,7 +95,8 @@ def main(argv=None):
              "",
              f"{dt.date.today()}, torch {torch.__version__}, CPU {cpu_record()['cpu_model']}, {a.threads} thread(s), "
              f"the training loop (`vjvcr.train.Loop`) on random clips of each run's shape; medians of {a.rounds} "
-             f"alternating rounds of {a.steps} steps (`python benchmarks/bench_precision.py`).",
+             f"alternating rounds of {a.steps} steps (`python benchmarks/bench_precision.py`)."
+             + (f" {a.note}" if a.note else ""),
              "",
              "| group | variant | latent | batch | fp32 steps/s | bf16 steps/s | bf16 / fp32 |",
              "|---|---|---|---|---|---|---|"]
