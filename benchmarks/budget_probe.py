@@ -286,7 +286,7 @@ def main(argv=None):
                     default=None)
     ap.add_argument("--fig5-steps", type=int, default=10_000, help="training steps of the Fig. 5 pair")
     ap.add_argument("--fig5-batch", type=int, default=32, help="the Fig. 5 pair's batch size (default: 32)")
-    ap.add_argument("--device", default="cpu", help="where --only fig5 trains: cpu (default) or cuda")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where --only fig5 trains (default: cpu)")
     ap.add_argument("--cater-steps", type=int, default=2000, help="training steps of --only cater_larger_videos")
     ap.add_argument("--cater-videos", type=int, default=1000, help="training videos of --only cater_larger_videos")
     ap.add_argument("--cater-channels", type=int, nargs=2, default=None,
