@@ -80,11 +80,20 @@ def test_budget_probe_fig5_pair_trains_the_pair_with_the_asked_networks(data):
         assert (model["decoder"], model["predictor"], model["dim"], model["pool"]) == ("per_frame", "conv", 256, 4)
 
 
-def test_bench_precision_times_each_kind_of_run_in_both_precisions(tmp_path):
+def test_bench_precision_times_each_kind_of_run_in_both_precisions(tmp_path, monkeypatch):
     """One row per kind of run in the asked groups (Table 2's three VJ-VCR latents here), each with two positive
-    rates and their ratio; the report names the command; an unknown group is refused by name."""
+    rates and their ratio, timed by training loops really set to fp32 and to bf16; the report names the command; an
+    unknown group is refused by name."""
     import bench_precision
 
+    made = []
+
+    class Recorded(bench_precision.Loop):
+        def __init__(self, run_dir, cfg, **kw):
+            made.append((cfg.options.latent, cfg.train.precision))
+            super().__init__(run_dir, cfg, **kw)
+
+    monkeypatch.setattr(bench_precision, "Loop", Recorded)
     out = tmp_path / "precision.md"
     bench_precision.main(["--groups", "latent", "--steps", "1", "--rounds", "1", "--out", str(out)])
     text = out.read_text()
@@ -95,6 +104,7 @@ def test_bench_precision_times_each_kind_of_run_in_both_precisions(tmp_path):
         fp32, bf16 = float(r[4]), float(r[5])
         assert fp32 > 0 and bf16 > 0 and r[3] == "64"
         assert r[6].endswith("x") and float(r[6][:-1]) == pytest.approx(bf16 / fp32, rel=0.02, abs=0.01)
+    assert made == [(lat, prec) for lat in ("discrete", "sparse", "none") for prec in ("fp32", "bf16")]
     assert "`python benchmarks/bench_precision.py`" in text
     with pytest.raises(SystemExit):
         bench_precision.main(["--groups", "latent,nope"])
