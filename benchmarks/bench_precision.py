@@ -2,6 +2,7 @@
 
     python benchmarks/bench_precision.py --out benchmarks/results/cpu_precision_quick.md
     python benchmarks/bench_precision.py --groups latent,cater --rounds 5
+    python benchmarks/bench_precision.py --weigh benchmarks/results/cpu_precision_quick.md --manifest figures/manifest.json
 
 ``bench_train.py --side-by-side`` measures the four Table-1 variants; this covers the rest of a from-scratch
 quick run too (the Fig. 5 pair, Table 2's latent models, the CLEVRER and CATER video models): would bf16
@@ -12,11 +13,17 @@ and bf16 in alternating rounds of ``--steps`` steps after 5 warm-up steps; the m
 reported, since a shared machine's speed drifts from minute to minute. ``--note`` records in the report what
 else the machine was doing (a worker of ./run_all.sh trains beside another; an idle core makes a run faster).
 Prints figures; asserts nothing about speed.
+
+``--weigh REPORT`` times nothing: it reads the ratios of a report this script wrote and weighs them by the runs'
+own training seconds in a quick run's ``manifest.json`` (``--manifest``), to answer what bf16 would do to the
+whole profile's training: every run in bf16, or bf16 only for the kinds it speeds up. A run of a kind the report
+did not time (the supervised ceilings) counts at fp32 and is listed.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import shutil
 import statistics
 import sys
@@ -38,6 +45,7 @@ from vjvcr.train import Loop  # noqa: E402
 
 GROUPS = {"table1": plans.table1, "fig5": plans.reconstruction, "latent": plans.latent,
           "clevrer": plans.clevrer, "cater": plans.cater}
+OTHER = "runs of no timed plan"
 
 
 def kinds(ctx, groups: list[str]):
@@ -76,6 +84,57 @@ def measure(cfg, frames, scratch: Path, steps: int, rounds: int) -> dict[str, fl
     return {prec: statistics.median(r) for prec, r in rates.items()}
 
 
+def read_ratios(report: Path) -> dict[tuple[str, str, str], float]:
+    """(group, variant, latent) -> bf16 steps/s over fp32 steps/s, from a report this script wrote."""
+    ratios = {}
+    for line in report.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 7 and cells[0] in GROUPS:
+            ratios[(cells[0], cells[1], cells[2])] = float(cells[5]) / float(cells[4])
+    if not ratios:
+        raise SystemExit(f"error: {report} has no row of bench_precision's table; write one with "
+                         "`python benchmarks/bench_precision.py --out FILE`")
+    return ratios
+
+
+def weigh(ctx, ratios: dict, train_s: dict[str, float]) -> dict:
+    """Training seconds per group in fp32 (the manifest's), in bf16 everywhere, and in bf16 where it pays.
+
+    ``train_s``: run folder name -> its training seconds. A run is matched to its plan's run by its name without
+    the config hash (the seeds of one kind share a ratio); one of a kind without a ratio counts at fp32.
+    """
+    kind_of = {}
+    for g, plan in GROUPS.items():
+        for run in plan(ctx):
+            kind_of[run.name.rsplit("-", 1)[0]] = (g, run.cfg.variant, run.cfg.options.latent or "none")
+    groups, untimed = {}, []
+    for name, t in sorted(train_s.items()):
+        kind = kind_of.get(name.rsplit("-", 1)[0])
+        r = ratios.get(kind) if kind else None
+        if r is None:
+            untimed.append(name)
+            r = 1.0
+        g = groups.setdefault(kind[0] if kind else OTHER, [0.0, 0.0, 0.0])
+        g[0], g[1], g[2] = g[0] + t, g[1] + t / r, g[2] + t / max(r, 1.0)
+    order = list(GROUPS) + [OTHER]
+    return {"groups": dict(sorted(groups.items(), key=lambda kv: order.index(kv[0]))), "untimed": untimed}
+
+
+def weigh_report(ratios: dict, manifest: Path, train_s: dict[str, float], weighed: dict) -> str:
+    total = [sum(g[k] for g in weighed["groups"].values()) for k in range(3)]
+    lines = [f"Weighed by the training seconds of the {len(train_s)} runs in `{manifest}` (`python benchmarks/"
+             f"bench_precision.py --weigh REPORT --manifest {manifest}`): the seconds each group would take, and the "
+             "whole profile's training speed-up.", "",
+             "| group | fp32 seconds | bf16 everywhere | bf16 where it pays |", "|---|---|---|---|"]
+    for name, (t, every, pays) in weighed["groups"].items():
+        lines.append(f"| {name} | {t:.0f} | {every:.0f} | {pays:.0f} |")
+    lines.append(f"| all | {total[0]:.0f} | {total[1]:.0f} ({total[0] / total[1]:.2f}x) | "
+                 f"{total[2]:.0f} ({total[0] / total[2]:.2f}x) |")
+    if weighed["untimed"]:
+        lines += ["", f"Counted at fp32, no ratio in the report for their kind: {', '.join(weighed['untimed'])}."]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--groups", default=",".join(GROUPS), help=f"comma-separated, of {', '.join(GROUPS)}")
@@ -84,7 +143,24 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="torch threads (a run_all worker has 1)")
     ap.add_argument("--out", type=Path, default=None, help="also write the results as Markdown here")
     ap.add_argument("--note", default="", help="what else the machine was doing, for the report")
+    ap.add_argument("--weigh", type=Path, default=None, metavar="REPORT",
+                    help="time nothing: weigh REPORT's ratios by the training seconds in --manifest")
+    ap.add_argument("--manifest", type=Path, default=Path("figures/manifest.json"),
+                    help="a quick run's manifest.json, for --weigh (default: figures/manifest.json)")
     a = ap.parse_args(argv)
+    if a.weigh:
+        for f in (a.weigh, a.manifest):
+            if not f.is_file():
+                ap.error(f"{f} does not exist")
+        ratios = read_ratios(a.weigh)
+        runs = json.loads(a.manifest.read_text()).get("runs") or {}
+        train_s = {name: float(r["train_s"]) for name, r in runs.items() if r.get("train_s")}
+        if not train_s:
+            ap.error(f"{a.manifest} lists no run with its training seconds (runs.*.train_s)")
+        with tempfile.TemporaryDirectory() as tmp:
+            weighed = weigh(setup("quick", Path(tmp) / "out", Path(tmp) / "data"), ratios, train_s)
+        publish(weigh_report(ratios, a.manifest, train_s, weighed), a.out)
+        return
     groups = [g.strip() for g in a.groups.split(",") if g.strip()]
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:

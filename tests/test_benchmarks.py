@@ -3,6 +3,7 @@
 These scripts write the results files under benchmarks/results/; here they write to a temporary folder, train a
 handful of steps on a few generated clips, and the tests check what lands in the files, not the numbers' quality.
 """
+import json
 import re
 import sys
 
@@ -108,3 +109,32 @@ def test_bench_precision_times_each_kind_of_run_in_both_precisions(tmp_path, mon
     assert "`python benchmarks/bench_precision.py`" in text
     with pytest.raises(SystemExit):
         bench_precision.main(["--groups", "latent,nope"])
+
+
+def test_bench_precision_weighs_a_report_by_the_manifests_training_seconds(tmp_path, capsys):
+    """--weigh times nothing: per group, the manifest's seconds divided by the report's bf16/fp32 ratio of the run's
+    kind (every seed of a kind shares it), or by max(ratio, 1) where bf16 is used only where it pays; a run of an
+    untimed kind counts at fp32 and is named. Hand computation: 100 s at 2x -> 50 s, 100 s at 0.5x -> 200 s (100 s
+    where it pays), 100 s untimed; 300 s in all -> 350 s (0.86x) or 250 s (1.20x)."""
+    import bench_precision
+
+    report = tmp_path / "precision.md"
+    report.write_text("| group | variant | latent | batch | fp32 steps/s | bf16 steps/s | bf16 / fp32 |\n|---|---|---|---|---|---|---|\n"
+                      "| table1 | vjvcr | none | 64 | 10.00 | 20.00 | 2.00x |\n"
+                      "| cater | gen | sparse | 32 | 10.00 | 5.00 | 0.50x |\n")
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"runs": {
+        "vjvcr_seed0-0000aaaa": {"train_s": 100.0}, "cater_gen_seed1-0000bbbb": {"train_s": 100.0},
+        "supervised_seed2-0000cccc": {"train_s": 100.0}}}))
+    out = tmp_path / "weighed.md"
+    bench_precision.main(["--weigh", str(report), "--manifest", str(manifest), "--out", str(out)])
+    rows = {r[0]: r[1:] for r in table_rows(out.read_text()) if r[0] != "group"}
+    assert rows["table1"] == ["100", "50", "50"]
+    assert rows["cater"] == ["100", "200", "100"]
+    assert rows[bench_precision.OTHER] == ["100", "100", "100"]
+    assert rows["all"] == ["300", "350 (0.86x)", "250 (1.20x)"]
+    assert "supervised_seed2-0000cccc" in out.read_text() and "vjvcr_seed0-0000aaaa" not in out.read_text()
+    with pytest.raises(SystemExit):  # a file without the table is refused, not weighed as nothing
+        bench_precision.main(["--weigh", str(manifest), "--manifest", str(manifest)])
+    with pytest.raises(SystemExit):
+        bench_precision.main(["--weigh", str(tmp_path / "missing.md"), "--manifest", str(manifest)])
