@@ -1,7 +1,7 @@
 """Can Fig. 5's encoder and decoder draw a digit at all at the pair's budget? A diagnostic, not a figure.
 
     python benchmarks/fig5_autoencoder.py --data DIR [--steps 3000] [--wide] [--out benchmarks/results/X.md]
-        [--predictor mlp|residual [--target present|next] [--frames K] [--hidden H] [--warm-start N]]
+        [--predictor mlp|residual [--target present|next] [--frames K] [--hidden H] [--warm-start N [--freeze]]]
         [--train-clips N]
 
 Trains the project's own ``Encoder`` and ``Decoder`` (``vjvcr.models``, the quick profile's widths, or with
@@ -20,7 +20,9 @@ instead of the quick profile's 6,000 (the same generator and test clips), to tel
 ``--warm-start N`` first trains the encoder and decoder alone as the autoencoder above for N steps, then puts the
 predictor between them and trains all three for ``--steps``: with ``--target next --frames 12`` this is Fig. 5's
 generative model without VC (pixel MSE on the 12 target frames), its encoder and decoder starting from networks
-that already draw the digit. Does the pair then keep drawing it while learning the move?
+that already draw the digit. Does the pair then keep drawing it while learning the move? ``--freeze`` keeps those
+encoder and decoder fixed (their batch norm in evaluation mode) and trains the predictor alone: can the MLP learn
+the move in a state space known to hold the digit?
 Writes the PSNR on 1,000 test clips per frame beside the all-black floor and the last input frame repeated, and
 a figure of targets and outputs (``<out>.png``).
 Asserts nothing.
@@ -61,11 +63,13 @@ def targets(clips: torch.Tensor, target: str, frames: int) -> torch.Tensor:
 
 
 def train_autoencoder(frames: np.ndarray, model_cfg, size: int, tc, seed: int = 0, predictor: bool = False,
-                      target: str = "present", k: int = 3, init: torch.nn.ModuleList | None = None):
+                      target: str = "present", k: int = 3, init: torch.nn.ModuleList | None = None,
+                      freeze: bool = False):
     """Enc and Dec (and with ``predictor`` the model's Predictor between them, ``k`` output states) trained on
     pixel MSE against ``targets(clips, target, k)`` for uint8 clips [N, T, H, W], with the pipeline's AdamW and
     learning-rate schedule at ``tc`` (a TrainConfig: steps, batch_size, lr, warm-up). ``init``: networks of an
-    earlier call whose encoder and decoder weights to start from (the predictor starts fresh). Returns the networks
+    earlier call whose encoder and decoder weights to start from (the predictor starts fresh); ``freeze``: train
+    the predictor alone, the encoder and decoder fixed with their batch norm in evaluation mode. Returns the networks
     as one function x -> frames, the training losses, and the networks [Enc, Pred or Identity, Dec]."""
     torch.manual_seed(seed)
     enc, dec = Encoder(model_cfg), Decoder(model_cfg, size=size)
@@ -73,7 +77,10 @@ def train_autoencoder(frames: np.ndarray, model_cfg, size: int, tc, seed: int = 
     nets = torch.nn.ModuleList([enc, pred, dec])
     if init is not None:
         enc.load_state_dict(init[0].state_dict()), dec.load_state_dict(init[2].state_dict())
-    opt = optimizer(nets, tc, torch.device("cpu"))
+    if freeze:
+        for net in (enc, dec):
+            net.requires_grad_(False), net.eval()
+    opt = optimizer(pred if freeze else nets, tc, torch.device("cpu"))
     clips = torch.from_numpy(frames)
     gen = torch.Generator().manual_seed(seed)
     losses = []
@@ -145,6 +152,8 @@ def main(argv=None):
                     help="how many frames to draw (default: the 3 input frames; with --target next, 1)")
     ap.add_argument("--warm-start", type=int, default=0, metavar="N",
                     help="first train the encoder and decoder as an autoencoder for N steps (needs --predictor)")
+    ap.add_argument("--freeze", action="store_true",
+                    help="with --warm-start: train the predictor alone, the autoencoder's encoder and decoder fixed")
     ap.add_argument("--train-clips", type=int, default=None,
                     help=f"training clips to generate (default: the quick profile's {QUICK.data.num_train:,})")
     a = ap.parse_args(argv)
@@ -154,6 +163,8 @@ def main(argv=None):
         ap.error("--target next, --frames and --hidden need --predictor (an autoencoder draws its own input frames)")
     if a.warm_start and a.predictor is None:
         ap.error("--warm-start needs --predictor (it trains the autoencoder first, then the predictor between)")
+    if a.freeze and not a.warm_start:
+        ap.error("--freeze needs --warm-start (it keeps the autoencoder's encoder and decoder fixed)")
     if a.warm_start < 0:
         ap.error(f"--warm-start must be 0 or more steps; got {a.warm_start}")
     if a.target == "present" and not 1 <= k <= n_in:
@@ -174,7 +185,7 @@ def main(argv=None):
     if a.warm_start:
         _, _, init = train_autoencoder(train, model, QUICK.data.size, replace(tc, steps=a.warm_start), k=n_in)
     net, losses, _ = train_autoencoder(train, model, QUICK.data.size, tc, predictor=a.predictor is not None,
-                                       target=a.target, k=k, init=init)
+                                       target=a.target, k=k, init=init, freeze=a.freeze)
     seconds = time.perf_counter() - t
     clips = test.astype(np.float32) / 255
     target = targets(torch.from_numpy(clips), a.target, k).numpy()  # [N, k, H, W]
@@ -187,13 +198,14 @@ def main(argv=None):
     widths = f"channels {'-'.join(map(str, model.channels))}, d = {model.dim}, pool {model.pool}"
     path = "Dec(Enc(x))" if a.predictor is None else \
         f"Dec(Pred(Enc(x))), {a.predictor} predictor (hidden {model.pred_hidden})" + \
-        (f", Enc and Dec first trained {a.warm_start} steps as an autoencoder" if a.warm_start else "")
+        (f", Enc and Dec first trained {a.warm_start} steps as an autoencoder" if a.warm_start else "") + \
+        (" and then fixed" if a.freeze else "")
     drawn = (f"the {k} input frames" if k > 1 else "the last input frame") if a.target == "present" else \
         (f"the first {k} target frames" if k > 1 else "the first target frame")
     flags = "".join([" --wide" if a.wide else "", f" --predictor {a.predictor}" if a.predictor else "",
                      f" --hidden {a.hidden}" if a.hidden else "", f" --target {a.target}" if a.predictor else "",
                      f" --frames {a.frames}" if a.frames else "",
-                     f" --warm-start {a.warm_start}" if a.warm_start else "",
+                     f" --warm-start {a.warm_start}" if a.warm_start else "", " --freeze" if a.freeze else "",
                      f" --train-clips {a.train_clips}" if a.train_clips else ""])
     row = f"| {widths} | {path} | {drawn} | {a.steps} ({a.batch}) | {len(train):,} | {db(rec):.1f} dB ({per_frame}) " \
           f"| {db(np.zeros_like(target)):.1f} dB | {copy_last} | {np.mean(losses[-50:]):.4f} | {seconds:.0f} |"

@@ -59,8 +59,9 @@ def test_fig5_autoencoder_writes_a_row_and_appends_the_next(data, tmp_path):
 
 def test_fig5_autoencoder_warm_start_starts_the_pair_from_the_trained_autoencoder(data, tmp_path):
     """--warm-start: the encoder and decoder of the predictive path start from the autoencoder's trained weights
-    (checked at learning rate 0, where training leaves them as they started) and the predictor from scratch; the row
-    and the command say so; without --predictor it is refused."""
+    (checked at learning rate 0, where training leaves them as they started) and the predictor from scratch; with
+    --freeze they stay so while the predictor trains; the row and the command say so; --warm-start without
+    --predictor, and --freeze without --warm-start, are refused."""
     import torch
 
     import fig5_autoencoder
@@ -77,6 +78,14 @@ def test_fig5_autoencoder_warm_start_starts_the_pair_from_the_trained_autoencode
         for (name, w), w_ae, w_fresh in zip(pair[i].named_parameters(), ae[i].parameters(), fresh[i].parameters()):
             assert torch.equal(w, w_ae), name
             assert not torch.equal(w_ae, w_fresh), name
+    # --freeze: at the full learning rate the encoder and decoder (weights and batch-norm statistics) stay the
+    # autoencoder's while the predictor trains
+    _, _, frozen = fig5_autoencoder.train_autoencoder(frames, QUICK.model, 32, tc, predictor=True, target="next", k=2,
+                                                      init=ae, freeze=True)
+    for i in (0, 2):
+        for (name, w), w_ae in zip(frozen[i].state_dict().items(), ae[i].state_dict().values()):
+            assert torch.equal(w, w_ae), name
+    assert not all(torch.equal(a, b) for a, b in zip(frozen[1].parameters(), fresh[1].parameters()))
     out = tmp_path / "warm.md"
     fig5_autoencoder.main(["--data", str(data), "--out", str(out), "--steps", "2", "--batch", "8", "--train-clips",
                            "40", "--predictor", "mlp", "--target", "next", "--frames", "2", "--warm-start", "2"])
@@ -85,6 +94,8 @@ def test_fig5_autoencoder_warm_start_starts_the_pair_from_the_trained_autoencode
     assert "--frames 2 --warm-start 2 --train-clips 40`" in out.read_text()
     with pytest.raises(SystemExit):
         fig5_autoencoder.main(["--data", str(data), "--warm-start", "2"])
+    with pytest.raises(SystemExit):
+        fig5_autoencoder.main(["--data", str(data), "--predictor", "mlp", "--freeze"])
 
 
 def test_budget_probe_fig5_pair_trains_the_pair_with_the_asked_networks(data):
