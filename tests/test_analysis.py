@@ -75,3 +75,33 @@ def test_psnr_per_step_averages_each_target_frame_over_clips():
     pred[0, 0] = 0.1  # clip 0, step 0: MSE 0.01 -> 20 dB; every other frame exact (capped at 100 dB)
     pred[1, 0] = 0.01  # clip 1, step 0: MSE 1e-4 -> 40 dB
     assert psnr_per_step(pred, target) == pytest.approx([30.0, PSNR_CAP_DB, PSNR_CAP_DB])
+
+
+def test_per_step_psnr_leaves_out_the_clips_where_the_last_input_frame_repeated_is_exact():
+    """moved_since_last_input marks, per clip and target step, whether the target frame differs from the last input
+    frame; psnr_per_step with that mask averages each step over those clips only, for any prediction, so that an
+    exact copy (PSNR capped at 100 dB) does not lift the floor's mean. Hand computation on 1x2-pixel frames."""
+    from vjvcr.analysis import moved_since_last_input, psnr_per_step
+
+    # three clips, 2 input + 2 target frames; last input frames: (255, 0), (0, 0), (51, 51)
+    clips = np.array([[[[0, 0]], [[255, 0]], [[255, 0]], [[0, 255]]],  # step 1 equals the last input frame
+                      [[[0, 0]], [[0, 0]], [[0, 255]], [[0, 0]]],      # step 2 equals it
+                      [[[0, 0]], [[51, 51]], [[102, 51]], [[51, 0]]]], dtype=np.uint8)
+    keep = moved_since_last_input(clips, num_input=2)
+    np.testing.assert_array_equal(keep, [[False, True], [True, False], [True, True]])
+    target = clips[:, 2:].astype(np.float64) / 255
+    last = np.broadcast_to(clips[:, 1:2].astype(np.float64) / 255, target.shape)
+    # copy-last, step 1 over clips 1 and 2: MSE (0 + 1)/2 = .5 and (.04 + 0)/2 = .02
+    # step 2 over clips 0 and 2: MSE (1 + 1)/2 = 1 and (0 + .04)/2 = .02
+    want = [np.mean([10 * np.log10(1 / 0.5), 10 * np.log10(1 / 0.02)]),
+            np.mean([0.0, 10 * np.log10(1 / 0.02)])]
+    assert psnr_per_step(last, target, keep) == pytest.approx(want, rel=1e-9)
+    # without the mask the exact copies count at the cap: step 1 is (100 + 3.0103 + 16.9897) / 3 = 40 dB
+    assert psnr_per_step(last, target)[0] == pytest.approx((PSNR_CAP_DB + 10 * np.log10(2) + 10 * np.log10(50)) / 3)
+    # black frames over the same clips: step 1 MSE .5 (clip 1) and (.16 + .04)/2 = .1 (clip 2)
+    assert psnr_per_step(np.zeros_like(target), target, keep)[0] == pytest.approx(
+        np.mean([10 * np.log10(2), 10 * np.log10(10)]))
+    with pytest.raises(ValueError, match="shape"):
+        psnr_per_step(last, target, keep[:, :1])
+    with pytest.raises(ValueError, match="no clip"):
+        psnr_per_step(last, target, np.zeros_like(keep))

@@ -183,3 +183,29 @@ def test_smoke_clevrer_probe_fits_the_profiles_label(smoke_run):
     assert abs(fit["speed_shown"] - fit["speed"]) > 1e-3  # the check below can tell the labels apart
     oracle = pd.read_csv(out / "clevrer_speed.csv").set_index("model").loc["oracle", "mse"]
     assert oracle == pytest.approx(fit[p.clevrer_label], abs=1e-4)
+
+
+@pytest.mark.slow
+def test_smoke_per_step_psnr_is_averaged_over_the_clips_whose_digit_moved(smoke_run):
+    """fig5_psnr_per_step.csv: at each target step every row (floors and models) is averaged over the same clips,
+    those whose target frame differs from the last input frame; the copy-last floor's values are recomputed here from
+    the run's cached test clips (with the exact copies counted at the 100 dB cap they would differ)."""
+    import numpy as np
+    import pandas as pd
+
+    from vjvcr.analysis import moved_since_last_input, psnr_per_step
+    from vjvcr.config import get_profile
+    from vjvcr.datasets import MovingMNISTSet
+
+    out, r = smoke_run
+    p = get_profile("smoke")
+    test = MovingMNISTSet(p.data, "test").load(r.data_dir).frames[:p.analysis.num_clips]
+    keep = moved_since_last_input(test, p.data.num_input)
+    target = test[:, p.data.num_input:].astype(np.float64) / 255
+    last = np.broadcast_to(test[:, p.data.num_input - 1:p.data.num_input].astype(np.float64) / 255, target.shape)
+    steps = pd.read_csv(out / "fig5_psnr_per_step.csv")
+    assert (steps.groupby("target_step")["clips"].nunique() == 1).all()
+    clips = steps.groupby("target_step")["clips"].first().to_numpy()
+    np.testing.assert_array_equal(clips, keep.sum(axis=0))
+    copy_last = steps[steps["model"] == "copy_last"].sort_values("target_step")["psnr"].to_numpy()
+    np.testing.assert_allclose(copy_last, psnr_per_step(last, target, keep), atol=1e-3)

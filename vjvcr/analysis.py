@@ -60,9 +60,33 @@ def psnr_per_clip(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     return psnr(pred, target, axis=tuple(range(1, np.ndim(target))))
 
 
-def psnr_per_step(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Mean over clips of each target step's PSNR [T]: how far ahead the predictions still carry the digits."""
-    return psnr(pred, target, axis=tuple(range(2, np.ndim(target)))).mean(axis=0)
+def psnr_per_step(pred: np.ndarray, target: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Mean over clips of each target step's PSNR [T]: how far ahead the predictions still carry the digits.
+
+    ``keep`` [N, T] bool: average step t over the clips with ``keep[:, t]`` only (``moved_since_last_input``:
+    where repeating the last input frame is not exact, so that every row is averaged over the same clips).
+    """
+    values = psnr(pred, target, axis=tuple(range(2, np.ndim(target))))
+    if keep is None:
+        return values.mean(axis=0)
+    keep = np.asarray(keep, bool)
+    if keep.shape != values.shape:
+        raise ValueError(f"keep has shape {keep.shape}; it must be [clips, target steps] = {values.shape}")
+    if not keep.any(axis=0).all():
+        raise ValueError("keep leaves no clip at some target step; that step's mean PSNR is undefined")
+    return (values * keep).sum(axis=0) / keep.sum(axis=0)
+
+
+def moved_since_last_input(clips: np.ndarray, num_input: int) -> np.ndarray:
+    """[N, T_y] bool for clips [N, T, ...]: True where target frame t differs from the last input frame.
+
+    Where it does not (the digit has not moved a whole pixel, or has come back), repeating the last input frame is
+    exact: its PSNR is infinite (capped at 100 dB), and a mean over clips that includes such a clip measures the cap,
+    not the prediction (at the quick profile, 5.8% of test clips at the first target step lift that floor's mean
+    from 18.0 to 22.8 dB). Per-step PSNR is therefore averaged over the other clips, for every row alike.
+    """
+    target, last = clips[:, num_input:], clips[:, num_input - 1:num_input]
+    return (target != last).reshape(*target.shape[:2], -1).any(axis=2)
 
 
 def psnr_floors(clips: np.ndarray, num_input: int) -> dict:

@@ -196,7 +196,7 @@ def psnr_per_step(per_step: pd.DataFrame, note: str = ""):
         if len(sub):
             ax.plot(sub["target_step"], sub["psnr"], style, color="0.3", label=f"floor: {label}")
     ax.set_xlabel("target step (frames after the last input frame)")
-    ax.set_ylabel("PSNR (dB), mean over test clips")
+    ax.set_ylabel("PSNR (dB), mean over test clips\n(those where the digit moved)", fontsize=8)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
     ax.set_title("PSNR per predicted frame (line: mean over seeds, band: min-max)" + (f"\n{note}" if note else ""),
                  fontsize=9)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from .. import plans, plots
-from ..analysis import psnr_floors, psnr_per_clip, psnr_per_step
+from ..analysis import moved_since_last_input, psnr_floors, psnr_per_clip, psnr_per_step
 from ..checkpoints import load_model
 from ..context import Context
 from ..decoding import fit_posthoc_decoder, reconstruct
@@ -31,15 +31,23 @@ def decoded(ctx: Context, runs, frames, dev) -> dict:
     return out
 
 
-def floor_rows(test, target, num_input: int) -> tuple[list, list]:
-    """PSNR rows (overall and per target step) of the all-black and copy-last predictions."""
+def step_rows(model: str, seed, pred, target, keep, **extra) -> list[dict]:
+    """One row per target step: the mean PSNR over the clips ``keep`` leaves at that step, and how many."""
+    return [dict(model=model, seed=seed, target_step=k + 1, psnr=v, clips=int(n), **extra)
+            for k, (v, n) in enumerate(zip(psnr_per_step(pred, target, keep), keep.sum(axis=0)))]
+
+
+def floor_rows(test, target, num_input: int) -> tuple[list, list, np.ndarray]:
+    """PSNR rows (overall and per target step) of the all-black and copy-last predictions, and the clips each
+    target step is averaged over (``moved_since_last_input``: the same for every row)."""
     floors = psnr_floors(test, num_input)
     last = np.broadcast_to(test[:, num_input - 1:num_input].astype(np.float32) / 255, target.shape)
+    keep = moved_since_last_input(test, num_input)
     rows, steps = [], []
     for name, pred in (("black", np.zeros_like(target)), ("copy_last", last)):
         rows.append(dict(model=name, seed=np.nan, psnr=floors[name], decoder="floor (no model)"))
-        steps += [dict(model=name, seed=np.nan, target_step=k + 1, psnr=v) for k, v in enumerate(psnr_per_step(pred, target))]
-    return rows, steps
+        steps += step_rows(name, np.nan, pred, target, keep)
+    return rows, steps, keep
 
 
 def run_reconstructions(ctx: Context):
@@ -60,12 +68,11 @@ def _reconstructions(ctx: Context):
     target = test[:, p.data.num_input:].astype(np.float32) / 255
     runs = plans.table1(ctx)
     require_trained(runs, "01_pretrain", "pretrain")
-    rows, steps = floor_rows(test, target, p.data.num_input)
+    rows, steps, keep = floor_rows(test, target, p.data.num_input)
     for run, rec in decoded(ctx, runs, test, dev).items():
         rows.append(dict(model=run.variant, seed=run.seed, psnr=float(psnr_per_clip(rec, target).mean()),
                          decoder="trained with the model" if run.cfg.variant != "vjvcr" else "fitted afterwards"))
-        steps += [dict(model=run.variant, seed=run.seed, target_step=k + 1, psnr=v)
-                  for k, v in enumerate(psnr_per_step(rec, target))]
+        steps += step_rows(run.variant, run.seed, rec, target, keep)
     df, per_step = pd.DataFrame(rows), pd.DataFrame(steps)
     df.to_csv(ctx.out_dir / "psnr.csv", index=False, float_format="%.4f")
     per_step.to_csv(ctx.out_dir / "psnr_per_step.csv", index=False, float_format="%.4f")
@@ -80,13 +87,12 @@ def run_fig5(ctx: Context, test, target, table1_psnr, table1_steps, dev) -> None
     pair = plans.reconstruction(ctx)
     if pair:
         train_runs(ctx, pair, desc=f"Fig. 5 pair ({p.analysis.fig5_steps} steps)")
-        rows, steps = floor_rows(test, target, p.data.num_input)
+        rows, steps, keep = floor_rows(test, target, p.data.num_input)
         recons = {}
         for run, rec in decoded(ctx, pair, test, dev).items():
             rows.append(dict(model=run.variant, seed=run.seed, steps=run.cfg.train.steps,
                              psnr=float(psnr_per_clip(rec, target).mean())))
-            steps += [dict(model=run.variant, seed=run.seed, target_step=k + 1, psnr=v)
-                      for k, v in enumerate(psnr_per_step(rec, target))]
+            steps += step_rows(run.variant, run.seed, rec, target, keep)
             recons[run.variant] = rec
         psnr, per_step = pd.DataFrame(rows), pd.DataFrame(steps)
         psnr.to_csv(ctx.out_dir / "fig5_psnr.csv", index=False, float_format="%.4f")
@@ -102,7 +108,10 @@ def run_fig5(ctx: Context, test, target, table1_psnr, table1_steps, dev) -> None
     summary = psnr.groupby("model")["psnr"].mean().to_dict()
     ctx.save(plots.fig5_reconstructions(test, recons, summary, num_input=p.data.num_input, note=note),
              "fig5_reconstructions.png")
-    ctx.save(plots.psnr_per_step(per_step, note=note), "fig5_psnr_per_step.png")
+    left_out = len(test) - int(moved_since_last_input(test, p.data.num_input)[:, 0].sum())
+    ctx.save(plots.psnr_per_step(per_step, note=note + f"; step 1 leaves out the {left_out} of {len(test)} clips whose "
+                                 "digit has not moved a whole pixel (the last frame repeated is exact there)"),
+             "fig5_psnr_per_step.png")
 
 
 def run_tables(ctx: Context):
