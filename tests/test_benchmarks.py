@@ -181,3 +181,32 @@ def test_bench_precision_weighs_a_report_by_the_manifests_training_seconds(tmp_p
         bench_precision.main(["--weigh", str(manifest), "--manifest", str(manifest)])
     with pytest.raises(SystemExit):
         bench_precision.main(["--weigh", str(tmp_path / "missing.md"), "--manifest", str(manifest)])
+
+
+def test_psnr_static_clips_reports_both_rules_for_the_floors(tmp_path, monkeypatch):
+    """psnr_static_clips: per step, the mean over every clip (an exact copy at the 100 dB cap) and over the clips
+    whose target frame differs from the last input frame, computed here by hand from the per-clip MSE; the clips
+    left out are counted; without a trained Fig. 5 pair it says it reports floors only."""
+    import psnr_static_clips
+
+    rng = np.random.default_rng(0)
+    clips = rng.integers(0, 256, (4, 15, 1, 2), dtype=np.uint8)
+    clips[0, 3] = clips[0, 2]  # clip 0: the first target frame repeats the last input frame exactly
+
+    class Split:
+        frames = clips
+
+    monkeypatch.setattr(psnr_static_clips, "prepare_data", lambda ctx, stochastic: {"test": Split})
+    out = tmp_path / "static.md"
+    psnr_static_clips.main(["--data", str(tmp_path / "data"), "--out", str(out)])
+    text = out.read_text()
+    target, last = clips[:, 3:].astype(np.float64) / 255, clips[:, 2:3].astype(np.float64) / 255
+    mse = ((target - last) ** 2).mean(axis=(2, 3))  # [clip, step]
+    db = np.minimum(10 * np.log10(1 / np.maximum(mse, 1e-300)), 100.0)
+    every, moved = db[:, :3].mean(axis=0), np.array([db[1:, 0].mean(), db[:, 1].mean(), db[:, 2].mean()])
+    row = [r for r in table_rows(text) if r[0] == "floor: last input frame repeated"][0]
+    for k in range(3):
+        assert row[k + 1] == f"{every[k]:.2f} / {moved[k]:.2f}"
+    assert row[4] == f"{every.mean():.2f} / {moved.mean():.2f}"
+    assert every[0] > moved[0] + 10  # the one exact copy lifts the mean over every clip
+    assert "step 1: 1, step 2: 0, step 3: 0" in text and "floors only" in text
