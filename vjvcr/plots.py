@@ -1,6 +1,8 @@
 """Figures. Each function returns a matplotlib Figure; callers save it."""
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -198,8 +200,8 @@ def psnr_per_step(per_step: pd.DataFrame, note: str = ""):
     ax.set_xlabel("target step (frames after the last input frame)")
     ax.set_ylabel("PSNR (dB), mean over test clips\n(those where the digit moved)", fontsize=8)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
-    ax.set_title("PSNR per predicted frame (line: mean over seeds, band: min-max)" + (f"\n{note}" if note else ""),
-                 fontsize=9)
+    ax.set_title("PSNR per predicted frame (line: mean over seeds, band: min-max)"
+                 + (f"\n{textwrap.fill(note, 72)}" if note else ""), fontsize=9)
     fig.tight_layout()
     return fig
 
